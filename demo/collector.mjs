@@ -1,0 +1,376 @@
+/**
+ * The reference collector: a Segment-compatible `POST /v1/batch` endpoint that validates every
+ * batch against `homing/schema`, dedupes events on `messageId`, appends each new event to an
+ * NDJSON file, and can be told to misbehave (503, 429, slow, refuse) so the tracker's retry
+ * path can be watched and tested.
+ *
+ * Usable alone with `node:http`:
+ *
+ *   const collector = createCollector({ file: 'events.ndjson' });
+ *   http.createServer((req, res) => collector.handle(req, res) || notFound(res)).listen(8080);
+ */
+import { createWriteStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { batchSchema, MAX_BATCH_REQUEST_BYTES, MAX_EVENT_BYTES } from '../dist/schema.mjs';
+
+/** @typedef {'ok' | '503' | '429' | 'slow' | 'refuse'} CollectorMode */
+
+/** Every mode `setMode` accepts; `ok` is the default. */
+export const COLLECTOR_MODES = /** @type {const} */ (['ok', '503', '429', 'slow', 'refuse']);
+
+/** Seconds sent in `Retry-After` in `429` mode unless `retryAfter` says otherwise. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 5;
+/** How long `slow` mode holds a request before accepting it, unless `delayMs` says otherwise. */
+export const DEFAULT_SLOW_DELAY_MS = 3000;
+/** Proxies close idle connections; a comment line keeps the event stream open. */
+const FEED_PING_MS = 15_000;
+/** Control requests (`/collector/mode`) are tiny JSON objects. */
+const MAX_CONTROL_BODY_BYTES = 4096;
+/** A 400 lists at most this many invalid paths; one broken field should not produce a huge answer. */
+const MAX_REPORTED_ISSUES = 20;
+/** Lets a preflighted sender skip the OPTIONS round trip for a day. */
+const PREFLIGHT_MAX_AGE_SECONDS = 86_400;
+
+/**
+ * @typedef {object} CollectorState
+ * @property {CollectorMode} mode the current fault mode
+ * @property {number} retryAfter seconds sent in `Retry-After` in `429` mode
+ * @property {number} delayMs how long `slow` mode holds a request
+ * @property {number} unique distinct `messageId`s accepted
+ * @property {number} duplicates events received again with a `messageId` already accepted
+ * @property {number} requests every `POST /v1/batch`, whatever its outcome
+ * @property {number} rejected requests not answered 2xx (invalid, too large, fault modes, refused)
+ * @property {Record<string, number>} outcomes requests by outcome: status code, or `refused`
+ */
+
+/**
+ * @typedef {object} Received
+ * @property {number} unique
+ * @property {number} duplicates
+ * @property {number} requests
+ * @property {number} rejected
+ * @property {CollectorMode} mode
+ * @property {object[]} events every accepted event, full objects, in arrival order
+ */
+
+/**
+ * @typedef {object} Collector
+ * @property {(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => boolean} handle
+ *   answers the request and returns true when its path belongs to the collector (`/v1/batch`,
+ *   `/collector/*`); returns false and leaves the request alone otherwise
+ * @property {CollectorState} state a fresh snapshot of the counters and the mode on every read
+ * @property {(mode: CollectorMode, options?: { retryAfter?: number, delayMs?: number }) => void} setMode
+ *   switches the fault mode (throws a TypeError for an unknown mode) and tells the feed
+ * @property {() => void} reset forgets every event and counter and goes back to `ok`; the NDJSON
+ *   file is an append-only log and is left as it is
+ * @property {() => Received} received a copy of everything accepted so far
+ * @property {() => Promise<void>} close ends the live feeds and the file stream
+ */
+
+/**
+ * Creates a collector.
+ * @param {object} [options]
+ * @param {string} [options.file] NDJSON file that each new unique event is appended to; none by default
+ * @param {number} [options.maxBodyBytes] largest request body, before and after gzip, answered with
+ *   413 beyond it; default 500 KiB, the batch limit Segment documents
+ * @returns {Collector}
+ */
+export function createCollector({ file, maxBodyBytes = MAX_BATCH_REQUEST_BYTES } = {}) {
+  const log = file ? createWriteStream(file, { flags: 'a' }) : undefined;
+  /** @type {Set<import('node:http').ServerResponse>} */
+  const feeds = new Set();
+  let mode = /** @type {CollectorMode} */ ('ok');
+  let retryAfter = DEFAULT_RETRY_AFTER_SECONDS;
+  let delayMs = DEFAULT_SLOW_DELAY_MS;
+  let seen = new Set();
+  /** @type {object[]} */
+  let events = [];
+  let counts = { duplicates: 0, requests: 0, rejected: 0 };
+  /** @type {Record<string, number>} */
+  let outcomes = {};
+
+  const totals = () => ({ unique: events.length, ...counts });
+
+  function countOutcome(outcome) {
+    counts.requests += 1;
+    if (outcome !== 200) counts.rejected += 1;
+    outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+    if (outcome !== 200) broadcast({ status: outcome, totals: totals() }, 'rejected');
+  }
+
+  function broadcast(data, eventName) {
+    const frame = `${eventName ? `event: ${eventName}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
+    for (const res of feeds) res.write(frame);
+  }
+
+  function setMode(next, options = {}) {
+    if (!COLLECTOR_MODES.includes(next)) throw new TypeError(`unknown collector mode: ${next}`);
+    mode = next;
+    retryAfter = options.retryAfter ?? DEFAULT_RETRY_AFTER_SECONDS;
+    delayMs = options.delayMs ?? DEFAULT_SLOW_DELAY_MS;
+    broadcast({ mode });
+  }
+
+  function reset() {
+    seen = new Set();
+    events = [];
+    counts = { duplicates: 0, requests: 0, rejected: 0 };
+    outcomes = {};
+    mode = 'ok';
+    retryAfter = DEFAULT_RETRY_AFTER_SECONDS;
+    delayMs = DEFAULT_SLOW_DELAY_MS;
+    broadcast(snapshot(), 'snapshot');
+  }
+
+  function snapshot() {
+    return { mode, ...totals(), events: events.slice(-50).map(summarize) };
+  }
+
+  /** Stores the new events of a valid batch and returns what the answer reports. */
+  function accept(batch) {
+    const fresh = [];
+    let duplicates = 0;
+    for (const event of batch) {
+      if (seen.has(event.messageId)) {
+        duplicates += 1;
+        continue;
+      }
+      seen.add(event.messageId);
+      events.push(event);
+      fresh.push(event);
+    }
+    counts.duplicates += duplicates;
+    if (log && fresh.length > 0) log.write(fresh.map((event) => `${JSON.stringify(event)}\n`).join(''));
+    return { accepted: fresh.length, duplicates, fresh };
+  }
+
+  async function receiveBatch(req, res) {
+    const arrivalMode = mode;
+    if (arrivalMode === 'refuse') {
+      countOutcome('refused');
+      req.socket.destroy();
+      return;
+    }
+    if (arrivalMode === '503') return reject(res, 503, { error: 'unavailable' });
+    if (arrivalMode === '429') {
+      res.setHeader('Retry-After', String(retryAfter));
+      return reject(res, 429, { error: 'rate_limited', retryAfter });
+    }
+    if (arrivalMode === 'slow') await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (!isAcceptedContentType(req.headers['content-type'])) {
+      return reject(res, 415, { error: 'unsupported_media_type' });
+    }
+
+    const body = await readBody(req, maxBodyBytes);
+    if (body.kind === 'aborted') return;
+    if (body.kind === 'tooLarge') return reject(res, 413, { error: 'payload_too_large', maxBodyBytes });
+    if (body.kind === 'unsupportedEncoding') return reject(res, 415, { error: 'unsupported_encoding' });
+    if (body.kind === 'invalidGzip') return reject(res, 400, { error: 'invalid_gzip' });
+
+    let json;
+    try {
+      json = JSON.parse(body.text);
+    } catch {
+      return reject(res, 400, { error: 'invalid_json' });
+    }
+    const parsed = batchSchema.safeParse(json);
+    if (!parsed.success) {
+      const issues = parsed.error.issues
+        .slice(0, MAX_REPORTED_ISSUES)
+        .map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+      return reject(res, 400, { error: 'invalid_batch', issues });
+    }
+    // 413 for one oversized event lets the tracker split the batch down to it and drop only it.
+    const oversized = parsed.data.batch.findIndex(
+      (event) => Buffer.byteLength(JSON.stringify(event)) > MAX_EVENT_BYTES,
+    );
+    if (oversized !== -1) {
+      return reject(res, 413, { error: 'event_too_large', path: `batch.${oversized}`, maxEventBytes: MAX_EVENT_BYTES });
+    }
+
+    const { accepted, duplicates, fresh } = accept(parsed.data.batch);
+    countOutcome(200);
+    sendJson(res, 200, { ok: true, accepted, duplicates });
+    broadcast({ accepted, duplicates, events: fresh.map(summarize), totals: totals() });
+  }
+
+  function reject(res, status, body) {
+    countOutcome(status);
+    // The rest of an unread body is not worth reading; closing the connection stops it.
+    if (!res.req.complete) res.setHeader('Connection', 'close');
+    sendJson(res, status, body);
+  }
+
+  async function changeMode(req, res) {
+    const body = await readBody(req, MAX_CONTROL_BODY_BYTES);
+    if (body.kind === 'aborted') return;
+    let request;
+    try {
+      request = body.kind === 'ok' ? JSON.parse(body.text) : undefined;
+    } catch {
+      // answered below
+    }
+    const { mode: next, retryAfter: seconds, delayMs: delay } = request ?? {};
+    const isDuration = (value) => value === undefined || (Number.isFinite(value) && value >= 0);
+    if (!COLLECTOR_MODES.includes(next) || !isDuration(seconds) || !isDuration(delay)) {
+      return sendJson(res, 400, { error: 'invalid_mode', modes: COLLECTOR_MODES });
+    }
+    setMode(next, { retryAfter: seconds, delayMs: delay });
+    sendJson(res, 200, { ok: true, mode, retryAfter, delayMs });
+  }
+
+  function openFeed(req, res) {
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.write(`retry: 2000\nevent: snapshot\ndata: ${JSON.stringify(snapshot())}\n\n`);
+    feeds.add(res);
+    const ping = setInterval(() => res.write(': ping\n\n'), FEED_PING_MS);
+    res.on('close', () => {
+      clearInterval(ping);
+      feeds.delete(res);
+    });
+  }
+
+  function handle(req, res) {
+    const { pathname } = new URL(req.url ?? '/', 'http://collector.invalid');
+    if (pathname !== '/v1/batch' && !pathname.startsWith('/collector/')) return false;
+
+    res.setHeader('Access-Control-Allow-Origin', req.headers.origin ?? '*');
+    res.setHeader('Vary', 'Origin');
+    const route = `${req.method} ${pathname}`;
+    const needsLoopback = route === 'POST /collector/mode' || route === 'POST /collector/reset';
+    if (needsLoopback && !isLoopback(req.socket.remoteAddress)) {
+      sendJson(res, 403, { error: 'loopback_only' });
+      return true;
+    }
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'Access-Control-Allow-Methods': 'POST, OPTIONS',
+        'Access-Control-Allow-Headers': 'Content-Type, Content-Encoding',
+        'Access-Control-Max-Age': String(PREFLIGHT_MAX_AGE_SECONDS),
+      });
+      res.end();
+      return true;
+    }
+
+    const answer = {
+      'POST /v1/batch': () => receiveBatch(req, res),
+      'POST /collector/mode': () => changeMode(req, res),
+      'POST /collector/reset': () => (reset(), sendJson(res, 200, { ok: true })),
+      'GET /collector/received': () => sendJson(res, 200, received()),
+      'GET /collector/feed': () => openFeed(req, res),
+    }[route];
+    if (!answer) {
+      res.setHeader('Allow', pathname.startsWith('/collector/') ? 'GET, POST' : 'POST, OPTIONS');
+      sendJson(res, 405, { error: 'method_not_allowed' });
+      return true;
+    }
+    Promise.resolve(answer()).catch((error) => {
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal', message: String(error) });
+      else res.destroy();
+    });
+    return true;
+  }
+
+  function received() {
+    return { mode, ...totals(), events: events.slice() };
+  }
+
+  async function close() {
+    for (const res of feeds) res.end();
+    feeds.clear();
+    if (log) await new Promise((resolve) => log.end(resolve));
+  }
+
+  return {
+    handle,
+    get state() {
+      return { mode, retryAfter, delayMs, ...totals(), outcomes: { ...outcomes } };
+    },
+    setMode,
+    reset,
+    received,
+    close,
+  };
+}
+
+/** What the live feed shows of an event; the full object stays in `received()`. */
+function summarize({ type, event, name, messageId, timestamp }) {
+  return { type, event, name, messageId, timestamp };
+}
+
+/** fetch sends `application/json`; sendBeacon sends `text/plain;charset=UTF-8` to avoid a preflight. */
+function isAcceptedContentType(header = '') {
+  const type = header.split(';')[0].trim().toLowerCase();
+  return type === 'application/json' || type === 'text/plain';
+}
+
+/** Loopback in every spelling Node reports: `127.x.y.z`, `::1`, `::ffff:127.x.y.z`. */
+export function isLoopback(address = '') {
+  return /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(address) || address === '::1';
+}
+
+/**
+ * Reads a request body without ever holding more than `maxBytes`: the declared length is checked
+ * first, then bytes are counted as they stream in, after gzip too when the body is compressed.
+ * Past the limit it stops reading and leaves the request unread (no async iterator: leaving one
+ * would destroy the socket before the 413 is written).
+ * @returns {Promise<{ kind: 'ok', text: string } | { kind: 'tooLarge' | 'unsupportedEncoding' | 'invalidGzip' | 'aborted' }>}
+ */
+function readBody(req, maxBytes) {
+  if (Number(req.headers['content-length']) > maxBytes) return Promise.resolve({ kind: 'tooLarge' });
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (!['identity', 'gzip', 'x-gzip'].includes(encoding)) return Promise.resolve({ kind: 'unsupportedEncoding' });
+
+  return new Promise((resolve) => {
+    const body = encoding === 'identity' ? req : req.pipe(createGunzip());
+    const chunks = [];
+    let rawBytes = 0;
+    let bodyBytes = 0;
+    let done = false;
+    const finish = (result) => {
+      if (done) return;
+      done = true;
+      req.off('data', countRaw);
+      body.off('data', collect);
+      if (result.kind !== 'ok' && body !== req) {
+        req.unpipe(body);
+        body.destroy();
+      }
+      if (result.kind !== 'ok') req.pause();
+      resolve(result);
+    };
+    const countRaw = (chunk) => {
+      rawBytes += chunk.length;
+      if (rawBytes > maxBytes) finish({ kind: 'tooLarge' });
+    };
+    const collect = (chunk) => {
+      bodyBytes += chunk.length;
+      if (bodyBytes > maxBytes) return finish({ kind: 'tooLarge' });
+      chunks.push(chunk);
+    };
+    if (body !== req) req.on('data', countRaw);
+    body.on('data', collect);
+    body.on('end', () => finish({ kind: 'ok', text: Buffer.concat(chunks).toString('utf8') }));
+    // Only gunzip errors reach here: pipe() does not forward the request's own errors.
+    if (body !== req) body.on('error', () => finish({ kind: 'invalidGzip' }));
+    req.on('error', () => finish({ kind: 'aborted' }));
+    req.on('close', () => {
+      if (!req.complete) finish({ kind: 'aborted' });
+    });
+  });
+}
+
+function sendJson(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
+  res.end(text);
+}

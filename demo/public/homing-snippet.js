@@ -1,0 +1,1 @@
+!function(w,d,u,o){if(!w.homing){var h=w.homing=function(){h.q.push(arguments)},s=d.createElement('script');h.q=[];s.async=!0;s.src=u;d.head.appendChild(s);h('init',o)}}(window,document,'/dist/homing.iife.js',{endpoint:'/v1/batch',debug:true});

@@ -1,0 +1,228 @@
+/**
+ * The demo server: the reference collector, the demo pages (`demo/public/` at `/`), the built
+ * bundles (`dist/` at `/dist/`), and a CSP report sink, all on one origin so the pages can run
+ * under a strict Content-Security-Policy.
+ *
+ *   node demo/server.mjs            # PORT (8080), COLLECTOR_FILE (demo/data/events.ndjson)
+ */
+import { createReadStream, mkdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { dirname, extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createCollector } from './collector.mjs';
+
+const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
+const DIST_DIR = fileURLToPath(new URL('../dist/', import.meta.url));
+const DATA_DIR = fileURLToPath(new URL('./data/', import.meta.url));
+
+/** The pages must work with no inline script or style at all; `report-uri` is for browsers without `report-to`. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  'report-to csp',
+  'report-uri /csp-report',
+].join('; ');
+
+/** CSP reports are small; anything bigger is not a report. */
+const MAX_CSP_REPORT_BYTES = 64 * 1024;
+/** Keeps a page stuck in a violation loop from growing the server's memory. */
+const MAX_CSP_REPORTS = 200;
+
+const CONTENT_TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.ts': 'text/plain; charset=utf-8',
+};
+
+/**
+ * Starts the demo server.
+ * @param {object} [options]
+ * @param {number} [options.port] default 0: any free port
+ * @param {string} [options.host] default `127.0.0.1`
+ * @param {string} [options.file] NDJSON file for the collector; none by default
+ * @returns {Promise<{ url: string, port: number, collector: import('./collector.mjs').Collector,
+ *   cspReports: object[], close: () => Promise<void> }>}
+ */
+export async function startDemoServer({ port = 0, host = '127.0.0.1', file } = {}) {
+  const collector = createCollector({ file });
+  /** @type {object[]} */
+  const cspReports = [];
+
+  const server = createServer((req, res) => {
+    if (collector.handle(req, res)) return;
+    const { pathname } = new URL(req.url ?? '/', 'http://demo.invalid');
+    if (pathname === '/csp-report' && req.method === 'POST') return recordCspReport(req, res, cspReports);
+    if (pathname === '/csp-reports' && req.method === 'GET') return sendJson(res, 200, cspReports);
+    serveStatic(req, res, pathname).catch(() => {
+      if (!res.headersSent) sendText(res, 500, 'Internal Server Error');
+      else res.destroy();
+    });
+  });
+
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = /** @type {import('node:net').AddressInfo} */ (server.address());
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  return {
+    url: `http://${urlHost}:${address.port}/`,
+    port: address.port,
+    collector,
+    cspReports,
+    async close() {
+      await collector.close();
+      await new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+async function serveStatic(req, res, pathname) {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    return sendText(res, 405, 'Method Not Allowed');
+  }
+  const isDist = pathname === '/dist' || pathname.startsWith('/dist/');
+  const root = isDist ? DIST_DIR : PUBLIC_DIR;
+  const file = resolveInside(root, isDist ? pathname.slice('/dist'.length) : pathname);
+  if (!file) return sendText(res, 400, 'Bad Request');
+
+  let found = await statFile(file);
+  if (found?.isDirectory()) {
+    if (!pathname.endsWith('/')) return redirect(res, `${pathname}/`);
+    found = await statFile(join(file, 'index.html'));
+    if (found) return sendFile(req, res, join(file, 'index.html'), found.size, isDist);
+  }
+  if (found?.isFile()) return sendFile(req, res, file, found.size, isDist);
+
+  // SPA fallback: a deep link like /spa/pricing is the app's own route, rendered by spa.js.
+  if (pathname.startsWith('/spa/') && !extname(pathname)) {
+    const index = join(PUBLIC_DIR, 'spa', 'index.html');
+    const spa = await statFile(index);
+    if (spa) return sendFile(req, res, index, spa.size, false);
+  }
+  sendText(res, 404, 'Not Found');
+}
+
+/** Maps a URL path into `root`, or returns undefined when it would escape it. */
+function resolveInside(root, urlPath) {
+  let decoded;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    return undefined;
+  }
+  if (decoded.includes('\0')) return undefined;
+  const file = join(root, normalize(`/${decoded}`));
+  return file.startsWith(root) || file + sep === root ? file : undefined;
+}
+
+async function statFile(file) {
+  try {
+    return await stat(file);
+  } catch {
+    return undefined;
+  }
+}
+
+function sendFile(req, res, file, size, isDist) {
+  const type = CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
+  const headers = {
+    'Content-Type': type,
+    'Content-Length': size,
+    'X-Content-Type-Options': 'nosniff',
+    // Tests rebuild dist/ and edit pages between runs; a cached copy would hide the change.
+    'Cache-Control': isDist || type.startsWith('text/html') ? 'no-store' : 'no-cache',
+  };
+  if (type.startsWith('text/html')) {
+    headers['Content-Security-Policy'] = CONTENT_SECURITY_POLICY;
+    headers['Reporting-Endpoints'] = 'csp="/csp-report"';
+    headers['Referrer-Policy'] = 'strict-origin-when-cross-origin';
+  }
+  res.writeHead(200, headers);
+  if (req.method === 'HEAD') return res.end();
+  createReadStream(file)
+    .on('error', () => res.destroy())
+    .pipe(res);
+}
+
+/** Accepts both report formats: Reporting API (`application/reports+json`) and legacy `report-uri`. */
+function recordCspReport(req, res, reports) {
+  const chunks = [];
+  let size = 0;
+  req.on('data', (chunk) => {
+    size += chunk.length;
+    if (size <= MAX_CSP_REPORT_BYTES) chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (size > MAX_CSP_REPORT_BYTES) return sendText(res, 413, 'Payload Too Large');
+    let body;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      return sendText(res, 400, 'Bad Request');
+    }
+    const received = Array.isArray(body)
+      ? body.map((report) => ({ format: 'report-to', type: report?.type, url: report?.url, ...report?.body }))
+      : [{ format: 'report-uri', ...body?.['csp-report'] }];
+    reports.push(...received);
+    reports.splice(0, Math.max(0, reports.length - MAX_CSP_REPORTS));
+    res.writeHead(204).end();
+  });
+}
+
+function redirect(res, location) {
+  res.writeHead(301, { Location: location, 'Content-Length': 0 }).end();
+}
+
+function sendText(res, status, text) {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendJson(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
+  res.end(text);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const file = process.env.COLLECTOR_FILE ?? join(DATA_DIR, 'events.ndjson');
+  mkdirSync(dirname(file), { recursive: true });
+  const demo = await startDemoServer({ port: Number(process.env.PORT ?? 8080), file });
+  console.log(`homing demo: ${demo.url}`);
+  console.log(`collector:   ${demo.url}v1/batch  (events in ${file}, received at ${demo.url}collector/received)`);
+  const stop = async (signal) => {
+    console.log(`\n${signal}: closing`);
+    await demo.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -1,0 +1,35 @@
+import typescript from '@rollup/plugin-typescript';
+import resolve from '@rollup/plugin-node-resolve';
+import terser from '@rollup/plugin-terser';
+
+const external = ['idb-keyval', 'zod'];
+const ts = (declarations) =>
+  typescript({
+    tsconfig: './tsconfig.json',
+    declaration: declarations,
+    declarationDir: declarations ? 'dist' : undefined,
+    outDir: 'dist',
+  });
+const minify = terser({ ecma: 2020, module: false, compress: { passes: 2 }, format: { comments: false } });
+
+export default [
+  // Separate builds, so the schema shares no chunk with the tracker.
+  ...['homing', 'schema'].map((name, i) => ({
+    input: { [name]: name === 'homing' ? 'src/index.ts' : 'src/schema.ts' },
+    external,
+    plugins: [ts(i === 0)],
+    output: [
+      { dir: 'dist', format: 'es', entryFileNames: '[name].mjs' },
+      { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs' },
+    ],
+  })),
+  {
+    input: 'src/browser.ts',
+    plugins: [resolve({ browser: true }), ts(false)],
+    output: { file: 'dist/homing.iife.js', format: 'iife', plugins: [minify] },
+  },
+  {
+    input: 'src/snippet.js',
+    output: { file: 'dist/snippet.min.js', format: 'es', plugins: [minify] },
+  },
+];

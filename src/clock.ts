@@ -1,0 +1,18 @@
+/** Time as homing sees it; tests pass a fake one. */
+export interface Clock {
+  now(): number;
+  setTimeout(run: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** The real clock. Globals are read at call time so fake timers installed later still apply. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout(run, ms) {
+    const handle = setTimeout(run, ms) as unknown as { unref?: () => void };
+    // In Node a pending flush timer must not keep the process alive; `beforeExit` flushes instead.
+    if (typeof handle === 'object' && handle.unref) handle.unref();
+    return handle;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};

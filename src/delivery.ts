@@ -1,0 +1,220 @@
+/**
+ * Moving events from the queue to the collector: one request at a time in order, the retry
+ * policy applied to each answer, and a circuit breaker that, after a failure, waits out the
+ * backoff and probes with a single event before sending full batches again.
+ */
+import { utf8Length } from './bytes';
+import type { Clock } from './clock';
+import type { Queue } from './queue';
+import { backoff } from './retry';
+import type { StoredEvent } from './store/event-store';
+import type { KeepaliveBudget } from './transport/keepalive-budget';
+import type { SendResult, Transport } from './transport/transport';
+
+export type DropReason = 'overflow' | 'rejected' | 'attempts' | 'invalid' | 'tooLarge';
+
+/** What delivery tells the tracker, which keeps the counts and emits the public events. */
+export interface DeliveryReport {
+  sent(batch: StoredEvent[], bytes: number): void;
+  delivered(batch: StoredEvent[]): void;
+  dropped(reason: DropReason, batch: StoredEvent[], detail: string): void;
+  retry(batch: StoredEvent[], attempt: number, delayMs: number, detail: string): void;
+}
+
+export interface DeliveryOptions {
+  queue: Queue;
+  /** Used while the page lives; its answers decide each batch's fate. */
+  transport: Transport;
+  /** Used when the page goes away, where no answer can be waited for. */
+  beacon?: Transport;
+  budget: KeepaliveBudget;
+  batchSize: number;
+  maxBatchBytes: number;
+  maxAttempts: number;
+  flushInterval: number;
+  writeKey?: string;
+  clock: Clock;
+  random: () => number;
+  isOnline: () => boolean;
+  report: DeliveryReport;
+  /** Sending waits for this: events left by earlier page loads go first. */
+  ready: Promise<unknown>;
+}
+
+export interface Delivery {
+  /** After an event was queued: sends soon if a batch is full, else on the interval. */
+  schedule(): void;
+  /** Sends until the queue is empty, the collector fails, or the runtime is offline. */
+  flush(): Promise<void>;
+  /**
+   * The page is hiding (`visibilitychange`) or going away (`pagehide`): hands every waiting
+   * event to the browser right now, from memory, within the keepalive budget.
+   */
+  handOff(pageIsGoing: boolean): void;
+  /** Consecutive failed attempts; above zero the circuit waits out its backoff, then probes. */
+  readonly failures: number;
+  readonly inFlight: number;
+  stop(): void;
+}
+
+/** While the collector is failing, each probe carries one event: little to lose, little to resend. */
+const PROBE_BATCH_SIZE = 1;
+/** `{"batch":[],"sentAt":"<24 characters>","writeKey":""}` and then some. */
+const ENVELOPE_BYTES = 80;
+
+export function createDelivery(options: DeliveryOptions): Delivery {
+  const { queue, transport, beacon, budget, batchSize, maxBatchBytes, maxAttempts, clock, report } = options;
+  let draining: Promise<void> | undefined;
+  let timer: unknown;
+  let timerDue = Infinity;
+  let failures = 0;
+  /** No request before this time: backoff after a failure, or the collector's Retry-After. */
+  let retryAt = 0;
+  /** Batch sizes forced by 413 answers: the two halves of a batch that was too large. */
+  const splitSizes: number[] = [];
+  let inFlight = 0;
+  let stopped = false;
+  let flushQueued = false;
+
+  const arm = (ms: number) => {
+    const due = clock.now() + ms;
+    if (stopped || due >= timerDue) return;
+    clock.clearTimeout(timer);
+    timerDue = due;
+    timer = clock.setTimeout(() => {
+      timerDue = Infinity;
+      void flush();
+    }, ms);
+  };
+
+  /** Bytes left for events in a body of `limit` bytes: the envelope and the commas take the rest. */
+  const room = (limit: number) => limit - ENVELOPE_BYTES - 3 * (options.writeKey?.length ?? 0) - batchSize;
+
+  const envelope = (batch: StoredEvent[]) => {
+    const payload: { batch: unknown[]; sentAt: string; writeKey?: string } = {
+      batch: batch.map((stored) => stored.event),
+      sentAt: new Date(clock.now()).toISOString(),
+    };
+    if (options.writeKey) payload.writeKey = options.writeKey;
+    const body = JSON.stringify(payload);
+    return { body, bytes: utf8Length(body) };
+  };
+
+  const apply = (batch: StoredEvent[], result: SendResult) => {
+    switch (result.kind) {
+      case 'delivered':
+        failures = 0;
+        queue.remove(batch);
+        report.delivered(batch);
+        return true;
+      case 'rejected':
+        failures = 0;
+        queue.remove(batch);
+        report.dropped('rejected', batch, `the collector rejected the batch with HTTP ${result.status}`);
+        return true;
+      case 'too-large':
+        if (batch.length > 1) {
+          queue.requeueFront(batch, false);
+          splitSizes.unshift(Math.ceil(batch.length / 2), Math.floor(batch.length / 2));
+        } else {
+          queue.remove(batch);
+          report.dropped('tooLarge', batch, 'the collector answered 413 to a single event');
+        }
+        return true;
+      case 'handed-off':
+        queue.handOff(batch, clock.now());
+        return true;
+      case 'unsent':
+        queue.requeueFront(batch, false);
+        return false;
+      case 'retry': {
+        failures++;
+        const exhausted = batch.filter((stored) => stored.attempts + 1 >= maxAttempts);
+        const again = batch.filter((stored) => stored.attempts + 1 < maxAttempts);
+        const detail = result.status ? `HTTP ${result.status}` : `network error (${String(result.cause)})`;
+        if (exhausted.length) {
+          queue.remove(exhausted);
+          report.dropped('attempts', exhausted, `gave up after ${maxAttempts} attempts; last: ${detail}`);
+        }
+        queue.requeueFront(again, true);
+        const delayMs = Math.max(backoff(failures, options.random), result.retryAfterMs ?? 0);
+        retryAt = clock.now() + delayMs;
+        if (again.length) report.retry(again, failures, delayMs, detail);
+        arm(delayMs);
+        return false;
+      }
+    }
+  };
+
+  const sendNext = async (): Promise<boolean> => {
+    const maxCount = splitSizes.shift() ?? (failures ? PROBE_BATCH_SIZE : batchSize);
+    const batch = queue.takeBatch(maxCount, room(maxBatchBytes));
+    const { body, bytes } = envelope(batch);
+    report.sent(batch, bytes);
+    inFlight++;
+    const result = await transport.send({ body, bytes, keepalive: false });
+    inFlight--;
+    return apply(batch, result);
+  };
+
+  const drain = async () => {
+    await options.ready;
+    while (!stopped && queue.waiting && options.isOnline() && clock.now() >= retryAt) {
+      if (!(await sendNext())) break;
+    }
+    draining = undefined;
+    if (queue.waiting && clock.now() < retryAt) arm(retryAt - clock.now());
+  };
+
+  const flush = (): Promise<void> => (draining ||= drain());
+
+  const handOff = (pageIsGoing: boolean) => {
+    // Offline or failing collector: a beacon would be lost unseen, so the store keeps the events.
+    if (stopped || failures || !options.isOnline()) return;
+    const via = pageIsGoing && beacon ? beacon : transport;
+    while (queue.waiting) {
+      const batch = queue.takeBatch(batchSize, room(Math.min(maxBatchBytes, budget.available)));
+      const { body, bytes } = envelope(batch);
+      if (bytes > budget.available) {
+        queue.requeueFront(batch, false);
+        return;
+      }
+      report.sent(batch, bytes);
+      if (via === transport) queue.markHandedOff(batch, clock.now());
+      inFlight++;
+      void via.send({ body, bytes, keepalive: true }).then((result) => {
+        inFlight--;
+        if (result.kind === 'unsent' && via === transport && beacon) {
+          // Keepalive fetch refused (or missing): the beacon is the next best way out.
+          void beacon.send({ body, bytes, keepalive: true }).then((second) => apply(batch, second));
+        } else apply(batch, result);
+      });
+    }
+  };
+
+  return {
+    schedule() {
+      if (queue.waiting < batchSize) return arm(options.flushInterval);
+      if (flushQueued || draining || clock.now() < retryAt) return;
+      // After the current task, so a burst of track() calls fills whole batches first.
+      flushQueued = true;
+      queueMicrotask(() => {
+        flushQueued = false;
+        void flush();
+      });
+    },
+    flush,
+    handOff,
+    get failures() {
+      return failures;
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    stop() {
+      stopped = true;
+      clock.clearTimeout(timer);
+      timerDue = Infinity;
+    },
+  };
+}

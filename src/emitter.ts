@@ -1,0 +1,28 @@
+/** A minimal typed event emitter; a throwing listener never reaches the emitter's caller. */
+export interface Emitter<Events extends Record<string, unknown>> {
+  on<Name extends keyof Events>(name: Name, listener: (payload: Events[Name]) => void): () => void;
+  emit<Name extends keyof Events>(name: Name, payload: Events[Name]): void;
+  has(name: keyof Events): boolean;
+}
+
+export function createEmitter<Events extends Record<string, unknown>>(): Emitter<Events> {
+  const listeners: { [Name in keyof Events]?: Array<(payload: Events[Name]) => void> } = {};
+  return {
+    on(name, listener) {
+      (listeners[name] ||= []).push(listener);
+      return () => {
+        listeners[name] = listeners[name]?.filter((l) => l !== listener);
+      };
+    },
+    emit(name, payload) {
+      for (const listener of listeners[name] || []) {
+        try {
+          listener(payload);
+        } catch {
+          // A host page's listener bug must not stop delivery.
+        }
+      }
+    },
+    has: (name) => !!listeners[name]?.length,
+  };
+}

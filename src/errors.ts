@@ -1,0 +1,26 @@
+/** Every problem homing reports through `on('error')` and debug logging; nothing is thrown. */
+export type ErrorCode =
+  | 'invalid_option'
+  | 'invalid_event'
+  | 'invalid_property'
+  | 'event_too_large'
+  | 'queue_overflow'
+  | 'rejected'
+  | 'gave_up'
+  | 'store_fallback'
+  | 'store_error'
+  | 'store_corrupt'
+  | 'shut_down'
+  | 'internal';
+
+export interface HomingError extends Error {
+  code: ErrorCode;
+}
+
+export function homingError(code: ErrorCode, message: string, cause?: unknown): HomingError {
+  const error = new Error(message) as HomingError;
+  error.name = 'HomingError';
+  error.code = code;
+  if (cause !== undefined) (error as { cause?: unknown }).cause = cause;
+  return error;
+}

@@ -1,0 +1,14 @@
+export { createTracker } from './tracker';
+export type { Tracker, TrackerStats, TrackerEvents, Health } from './tracker';
+export type { TrackerOptions, StoreOption, TransportOption } from './options';
+export type { HomingEvent, EventContext, PageContext, EventType } from './event';
+export type { JsonValue, JsonObject } from './sanitize';
+export type { HomingError, ErrorCode } from './errors';
+export type { DropReason } from './delivery';
+export type { EventStore, StoredEvent, StoreChanges, LoadedEvents, StoreKind } from './store/event-store';
+export type { Transport, SendRequest, SendResult } from './transport/transport';
+export type { Clock } from './clock';
+export { createIndexedDbStore } from './store/indexeddb';
+export { createLocalStorageStore } from './store/local-storage';
+export { createMemoryStore } from './store/memory';
+export { VERSION } from './version';

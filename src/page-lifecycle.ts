@@ -1,0 +1,49 @@
+/**
+ * The moments a tracker must act on, from the page (or the process) it runs in:
+ * - hidden: `visibilitychange` to hidden, or `freeze`; the page may never run again, so hand
+ *   events off, but it may also come back, so answers are still awaited.
+ * - pagehide: the page is being unloaded or put in the back/forward cache; no answer will come.
+ * - resume: visible again, or restored from the back/forward cache (`pageshow` persisted).
+ * - online: the network is back.
+ * - beforeExit: Node's event loop is empty; the last chance to send.
+ * No `unload`/`beforeunload` listeners: they keep pages out of the back/forward cache.
+ * Where there is no such event (a worker has only `online`), that hook never fires.
+ */
+export interface LifecycleHandlers {
+  hidden(): void;
+  pagehide(): void;
+  resume(): void;
+  online(): void;
+  beforeExit(): void;
+}
+
+/** Subscribes the handlers; returns the function that unsubscribes them all. */
+export function onPageLifecycle(handlers: LifecycleHandlers): () => void {
+  const unsubscribes: Array<() => void> = [];
+  const listen = (target: EventTarget | undefined, type: string, listener: (event: Event) => void) => {
+    if (typeof target?.addEventListener !== 'function') return;
+    target.addEventListener(type, listener);
+    unsubscribes.push(() => target.removeEventListener(type, listener));
+  };
+  const document = globalThis.document;
+  const scope = typeof globalThis.addEventListener === 'function' ? (globalThis as unknown as EventTarget) : undefined;
+
+  listen(document, 'visibilitychange', () => (document.visibilityState === 'hidden' ? handlers.hidden() : handlers.resume()));
+  listen(document, 'freeze', () => handlers.hidden());
+  listen(scope, 'pagehide', () => handlers.pagehide());
+  listen(scope, 'pageshow', (event) => (event as PageTransitionEvent).persisted && handlers.resume());
+  listen(scope, 'online', () => handlers.online());
+
+  const process = (globalThis as { process?: { on?: Function; off?: Function } }).process;
+  if (!document && typeof process?.on === 'function') {
+    const beforeExit = () => handlers.beforeExit();
+    process.on('beforeExit', beforeExit);
+    unsubscribes.push(() => process.off?.('beforeExit', beforeExit));
+  }
+  return () => unsubscribes.forEach((unsubscribe) => unsubscribe());
+}
+
+/** `navigator.onLine` is only trustworthy when false: then no request can succeed. */
+export function isOnline(): boolean {
+  return globalThis.navigator?.onLine !== false;
+}

@@ -1,0 +1,154 @@
+/**
+ * The bounded FIFO of events waiting for a final answer, mirrored in memory so that track()
+ * and page hide never wait on storage, and written behind to an EventStore: all changes made in
+ * one task reach the store in one write.
+ *
+ * The at-least-once rule lives here: an event leaves the store only through `remove`, which the
+ * tracker calls after a final answer (delivered, rejected, dropped) and for nothing else.
+ */
+import type { HomingEvent } from './event';
+import type { EventStore, LoadedEvents, StoredEvent } from './store/event-store';
+
+export interface Queue {
+  /** Events held: waiting plus in flight. */
+  readonly size: number;
+  /** Events waiting to be taken. */
+  readonly waiting: number;
+  /** Adds an event; returns the events dropped to make room (the oldest waiting ones). */
+  enqueue(event: HomingEvent, bytes: number): StoredEvent[];
+  /** Takes the oldest waiting events, at most `maxCount` and `maxBytes` (always at least one). */
+  takeBatch(maxCount: number, maxBytes: number): StoredEvent[];
+  /** Final answer: forgets the events and deletes them from the store. */
+  remove(batch: StoredEvent[]): void;
+  /** Puts the batch back in front, in its order; `countAttempt` when it was a failed attempt. */
+  requeueFront(batch: StoredEvent[], countAttempt: boolean): void;
+  /**
+   * The batch went out in a request that outlives the page (keepalive); the store marks it so
+   * the next page load does not send it again. It stays in flight here until its answer.
+   */
+  markHandedOff(batch: StoredEvent[], at: number): void;
+  /** The browser owns the batch now (a beacon, no answer to wait for): it leaves memory, marked. */
+  handOff(batch: StoredEvent[], at: number): void;
+  /** Merges what earlier page loads left in the store in front of the events tracked since. */
+  load(): Promise<LoadedEvents & { overflow: StoredEvent[]; handedOff: number }>;
+  /** Resolves once every change made so far has reached the store. */
+  persisted(): Promise<void>;
+}
+
+export interface QueueOptions {
+  store: EventStore;
+  maxQueueSize: number;
+  now: () => number;
+  onWriteError: (error: unknown) => void;
+}
+
+export function createQueue({ store, maxQueueSize, now, onWriteError }: QueueOptions): Queue {
+  let waiting: StoredEvent[] = [];
+  let inFlight = 0;
+  // Milliseconds times 1000 keep order across page loads and tabs, with room for 1000 events per ms.
+  let lastSeq = 0;
+  const nextSeq = () => (lastSeq = Math.max(lastSeq + 1, now() * 1000));
+
+  const changes = new Map<string, StoredEvent | null>();
+  let writing: Promise<void> | undefined;
+
+  const writeChanges = async () => {
+    // Yield once so every change made in the current task joins this write.
+    await Promise.resolve();
+    while (changes.size) {
+      const put: StoredEvent[] = [];
+      const remove: string[] = [];
+      for (const [id, event] of changes) event ? put.push(event) : remove.push(id);
+      changes.clear();
+      try {
+        await store.write({ put, remove });
+      } catch (error) {
+        onWriteError(error);
+      }
+    }
+    writing = undefined;
+  };
+  const change = (id: string, event: StoredEvent | null) => {
+    changes.set(id, event);
+    writing ||= writeChanges();
+  };
+
+  const markHandedOff = (batch: StoredEvent[], at: number) => {
+    for (const event of batch) {
+      event.handedOffAt = at;
+      change(event.id, event);
+    }
+  };
+
+  const dropOverflow = (): StoredEvent[] => {
+    const excess = waiting.length + inFlight - maxQueueSize;
+    if (excess <= 0) return [];
+    const dropped = waiting.splice(0, excess);
+    for (const event of dropped) change(event.id, null);
+    return dropped;
+  };
+
+  return {
+    get size() {
+      return waiting.length + inFlight;
+    },
+    get waiting() {
+      return waiting.length;
+    },
+    enqueue(event, bytes) {
+      const stored: StoredEvent = { id: event.messageId, seq: nextSeq(), event, bytes, attempts: 0 };
+      waiting.push(stored);
+      change(stored.id, stored);
+      return dropOverflow();
+    },
+    takeBatch(maxCount, maxBytes) {
+      let count = 0;
+      let bytes = 0;
+      while (count < waiting.length && count < maxCount) {
+        bytes += waiting[count]!.bytes;
+        if (count > 0 && bytes > maxBytes) break;
+        count++;
+      }
+      inFlight += count;
+      return waiting.splice(0, count);
+    },
+    remove(batch) {
+      inFlight -= batch.length;
+      for (const event of batch) change(event.id, null);
+    },
+    requeueFront(batch, countAttempt) {
+      inFlight -= batch.length;
+      for (const event of batch) {
+        if (countAttempt) event.attempts++;
+        delete event.handedOffAt;
+        change(event.id, event);
+      }
+      waiting = batch.concat(waiting);
+    },
+    markHandedOff,
+    handOff(batch, at) {
+      inFlight -= batch.length;
+      markHandedOff(batch, at);
+    },
+    async load() {
+      const loaded = await store.load();
+      const known = new Set(waiting.map((event) => event.id));
+      let handedOff = 0;
+      const earlier: StoredEvent[] = [];
+      for (const event of loaded.events) {
+        if (event.handedOffAt) {
+          handedOff++;
+          change(event.id, null);
+        } else if (!known.has(event.id)) {
+          earlier.push(event);
+          lastSeq = Math.max(lastSeq, event.seq);
+        }
+      }
+      waiting = earlier.concat(waiting);
+      return { ...loaded, handedOff, overflow: dropOverflow() };
+    },
+    async persisted() {
+      while (writing) await writing;
+    },
+  };
+}

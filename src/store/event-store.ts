@@ -1,0 +1,152 @@
+/**
+ * Where queued events persist between page loads. A store applies batches of changes; the queue
+ * decides what they are. `createAutoStore` tries IndexedDB, then localStorage, then memory, and
+ * moves down that list whenever the current store fails, carrying every event with it.
+ */
+import type { HomingEvent } from '../event';
+import { errorMessage } from '../sanitize';
+
+/** One queued event as it is persisted. */
+export interface StoredEvent {
+  /** The event's `messageId`: the key in the store and the collector's dedupe key. */
+  id: string;
+  /** Position in the FIFO: events load in `seq` order, so a requeued batch stays in front. */
+  seq: number;
+  event: HomingEvent;
+  /** UTF-8 bytes of the serialized event, measured once when it was tracked. */
+  bytes: number;
+  /** Delivery attempts that ended in a retryable failure. */
+  attempts: number;
+  /** When the batch holding it was handed to the browser (beacon/keepalive) as the page was going away. */
+  handedOffAt?: number;
+}
+
+export interface StoreChanges {
+  put: StoredEvent[];
+  remove: string[];
+}
+
+export interface LoadedEvents {
+  events: StoredEvent[];
+  /** Records under our key that are not ours or are corrupted; they were discarded. */
+  invalid: number;
+}
+
+export type StoreKind = 'indexeddb' | 'localstorage' | 'memory' | 'custom';
+
+export interface EventStore {
+  readonly kind: StoreKind;
+  load(): Promise<LoadedEvents>;
+  write(changes: StoreChanges): Promise<void>;
+}
+
+/** A store that has not answered by then is treated as broken (an IndexedDB open can stay blocked forever). */
+export const STORE_TIMEOUT_MS = 3_000;
+
+export function isStoredEvent(value: unknown): value is StoredEvent {
+  if (!value || typeof value !== 'object') return false;
+  const record = value as Partial<StoredEvent>;
+  const event = record.event as Partial<HomingEvent> | undefined;
+  return (
+    typeof record.id === 'string' &&
+    typeof record.seq === 'number' &&
+    typeof record.bytes === 'number' &&
+    typeof record.attempts === 'number' &&
+    !!event &&
+    typeof event === 'object' &&
+    event.messageId === record.id &&
+    (event.type === 'track' || event.type === 'page' || event.type === 'identify') &&
+    typeof event.anonymousId === 'string' &&
+    typeof event.timestamp === 'string' &&
+    !!event.context &&
+    typeof event.context === 'object'
+  );
+}
+
+export function sortBySeq(events: StoredEvent[]): StoredEvent[] {
+  return events.sort((a, b) => a.seq - b.seq);
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    promise.then(
+      (value) => (clearTimeout(timer), resolve(value)),
+      (error) => (clearTimeout(timer), reject(error)),
+    );
+  });
+}
+
+export interface StoreFallback {
+  from: StoreKind;
+  to: StoreKind;
+  cause: unknown;
+}
+
+/**
+ * Chains stores: starts with the first that loads, and on any failure moves to the next one,
+ * rewriting there every event it holds. The last candidate (memory) cannot fail.
+ */
+export function createAutoStore(
+  candidates: Array<() => EventStore>,
+  onFallback: (fallback: StoreFallback) => void,
+  timeoutMs = STORE_TIMEOUT_MS,
+): EventStore {
+  let index = -1;
+  let current: EventStore | undefined;
+  /** What the current store should hold, so a fallback can carry it over. */
+  const held = new Map<string, StoredEvent>();
+
+  const next = (cause: unknown): EventStore => {
+    const from = current?.kind;
+    current = undefined;
+    while (!current && ++index < candidates.length) {
+      try {
+        current = candidates[index]!();
+      } catch (error) {
+        cause = error;
+      }
+    }
+    if (!current) throw new Error(`no event store is usable: ${errorMessage(cause)}`);
+    if (from) onFallback({ from, to: current.kind, cause });
+    return current;
+  };
+
+  const active = () => current ?? next(undefined);
+
+  return {
+    get kind() {
+      return active().kind;
+    },
+    async load() {
+      let store = active();
+      for (;;) {
+        try {
+          const loaded = await withTimeout(store.load(), timeoutMs, `${store.kind} store`);
+          for (const event of loaded.events) held.set(event.id, event);
+          return loaded;
+        } catch (error) {
+          store = next(error);
+        }
+      }
+    },
+    async write(changes) {
+      for (const event of changes.put) held.set(event.id, event);
+      for (const id of changes.remove) held.delete(id);
+      let store = active();
+      try {
+        await withTimeout(store.write(changes), timeoutMs, `${store.kind} store`);
+      } catch (error) {
+        for (;;) {
+          store = next(error);
+          try {
+            await withTimeout(store.write({ put: [...held.values()], remove: [] }), timeoutMs, `${store.kind} store`);
+            return;
+          } catch (nextError) {
+            error = nextError;
+          }
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import { createStore, promisifyRequest, type UseStore } from 'idb-keyval';
+import type { EventStore, StoredEvent } from './event-store';
+import { isStoredEvent, sortBySeq } from './event-store';
+
+/**
+ * One record per event in homing's own IndexedDB database (never idb-keyval's shared default),
+ * so a write touches only the events that changed.
+ */
+export function createIndexedDbStore(name: string): EventStore {
+  if (!globalThis.indexedDB) throw new Error('IndexedDB is not available');
+  const db: UseStore = createStore(name, 'events');
+
+  return {
+    kind: 'indexeddb',
+    async load() {
+      const [keys, values] = await db('readonly', (store) =>
+        Promise.all([promisifyRequest(store.getAllKeys()), promisifyRequest(store.getAll())]),
+      );
+      const events: StoredEvent[] = [];
+      const invalid: IDBValidKey[] = [];
+      values.forEach((value, i) => {
+        if (isStoredEvent(value) && value.id === keys[i]) events.push(value);
+        else invalid.push(keys[i]!);
+      });
+      if (invalid.length) await db('readwrite', (store) => (invalid.forEach((key) => store.delete(key)), promisifyRequest(store.transaction)));
+      return { events: sortBySeq(events), invalid: invalid.length };
+    },
+    write({ put, remove }) {
+      return db('readwrite', (store) => {
+        for (const event of put) store.put(event, event.id);
+        for (const id of remove) store.delete(id);
+        return promisifyRequest(store.transaction);
+      });
+    },
+  };
+}

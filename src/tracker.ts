@@ -1,0 +1,315 @@
+/**
+ * The public tracker: the one place that wires event building, the queue, the store, delivery
+ * and the page lifecycle together. No public method throws into the host page.
+ */
+import { utf8Length } from './bytes';
+import { systemClock } from './clock';
+import { createDelivery, type DropReason } from './delivery';
+import { createEmitter } from './emitter';
+import { homingError, type ErrorCode, type HomingError } from './errors';
+import { createEventBuilder, MAX_EVENT_BYTES, type EventInput, type HomingEvent } from './event';
+import { cryptoRandomBytes } from './id';
+import { createIdentityStore } from './identity';
+import { resolveOptions, type ResolvedOptions, type TrackerOptions } from './options';
+import { isOnline, onPageLifecycle } from './page-lifecycle';
+import { createQueue } from './queue';
+import { errorMessage } from './sanitize';
+import { createAutoStore, type EventStore, type StoreKind, type StoredEvent } from './store/event-store';
+import { createIndexedDbStore } from './store/indexeddb';
+import { createLocalStorageStore } from './store/local-storage';
+import { createMemoryStore } from './store/memory';
+import { createBeaconTransport } from './transport/beacon';
+import { createFetchTransport } from './transport/fetch';
+import { createKeepaliveBudget, type KeepaliveBudget } from './transport/keepalive-budget';
+import type { Transport } from './transport/transport';
+
+export type Health = 'healthy' | 'degraded' | 'failing';
+
+export interface TrackerStats {
+  /** Events waiting or in flight. */
+  queued: number;
+  /** Requests under way. */
+  inFlight: number;
+  /** Events accepted by track/page/identify. */
+  received: number;
+  delivered: number;
+  /** Events put back in the queue after a retryable failure (once per failure). */
+  retried: number;
+  /** Events given up, all reasons. */
+  dropped: number;
+  droppedBy: Record<DropReason, number>;
+  /** Requests made. */
+  requests: number;
+  /** Request body bytes sent. */
+  bytesSent: number;
+  store: StoreKind;
+  /** degraded: retrying, or the store fell back; failing: several failures in a row, or only memory is left. */
+  health: Health;
+}
+
+export interface TrackerEvents {
+  [name: string]: unknown;
+  queued: HomingEvent;
+  delivered: { events: HomingEvent[] };
+  dropped: { reason: DropReason; events: HomingEvent[]; message: string };
+  retry: { events: HomingEvent[]; attempt: number; delayMs: number; reason: string };
+  error: HomingError;
+}
+
+export interface Tracker {
+  track(event: string, properties?: Record<string, unknown>): void;
+  page(name?: string, properties?: Record<string, unknown>): void;
+  identify(userId: string, traits?: Record<string, unknown>): void;
+  /** Logout: forgets the user id, starts a new anonymous id and session. */
+  reset(): void;
+  /** Sends what is queued now; resolves when the queue is empty or sending must wait (offline, backoff). */
+  flush(): Promise<TrackerStats>;
+  /** Stops timers and listeners after a last flush and once everything queued is persisted. */
+  shutdown(): Promise<void>;
+  stats(): TrackerStats;
+  on<Name extends keyof TrackerEvents & string>(name: Name, listener: (payload: TrackerEvents[Name]) => void): () => void;
+}
+
+/** Consecutive failures after which the tracker calls itself failing rather than degraded. */
+const FAILING_AFTER = 3;
+/** Room for the envelope when a single event must fit in one request. */
+const ENVELOPE_RESERVE_BYTES = 512;
+
+export function createTracker(input: TrackerOptions): Tracker {
+  const emitter = createEmitter<TrackerEvents>();
+  const { options, problems } = resolveOptions(input);
+  const debug = options?.debug ?? (input as { debug?: unknown } | undefined)?.debug === true;
+  const log = (message: string) => {
+    if (debug) console.log(`[homing] ${message}`);
+  };
+  const fail = (code: ErrorCode, message: string, cause?: unknown) => {
+    log(`${code}: ${message}`);
+    emitter.emit('error', homingError(code, message, cause));
+  };
+  // Reported after the caller had a chance to subscribe with on('error').
+  if (problems.length) {
+    queueMicrotask(() => problems.forEach((problem) => fail('invalid_option', problem)));
+    console.warn(`[homing] ${problems.join('; ')}`);
+  }
+  if (!options) return createDisabledTracker(emitter, fail);
+  return createWorkingTracker(options, emitter, log, fail);
+}
+
+function createWorkingTracker(
+  options: ResolvedOptions,
+  emitter: ReturnType<typeof createEmitter<TrackerEvents>>,
+  log: (message: string) => void,
+  fail: (code: ErrorCode, message: string, cause?: unknown) => void,
+): Tracker {
+  const clock = options.clock ?? systemClock;
+  const counts = { received: 0, delivered: 0, retried: 0, requests: 0, bytesSent: 0 };
+  const droppedBy: Record<DropReason, number> = { overflow: 0, rejected: 0, attempts: 0, invalid: 0, tooLarge: 0 };
+  const maxEventBytes = Math.min(MAX_EVENT_BYTES, options.maxBatchBytes - ENVELOPE_RESERVE_BYTES);
+  let storeFellBack = false;
+  let closed = false;
+
+  const store = chooseStore(options, (from, to, cause) => {
+    storeFellBack = true;
+    fail('store_fallback', `the ${from} store failed (${errorMessage(cause)}); using ${to} from now on`, cause);
+  });
+  const reportedWriteErrors = new Set<string>();
+  const queue = createQueue({
+    store,
+    maxQueueSize: options.maxQueueSize,
+    now: clock.now,
+    onWriteError: (error) => {
+      // A store failing on every write is reported once, not once per event.
+      const message = errorMessage(error);
+      if (reportedWriteErrors.has(message)) return;
+      reportedWriteErrors.add(message);
+      fail('store_error', `writing to the ${store.kind} store failed: ${message}`, error);
+    },
+  });
+
+  const dropped = (reason: DropReason, batch: StoredEvent[], message: string) => {
+    droppedBy[reason] += batch.length;
+    const events = batch.map((stored) => stored.event);
+    log(`dropped ${events.length} (${reason}): ${message}`);
+    emitter.emit('dropped', { reason, events, message });
+    const code: ErrorCode = reason === 'overflow' ? 'queue_overflow' : reason === 'attempts' ? 'gave_up' : reason === 'tooLarge' ? 'event_too_large' : 'rejected';
+    fail(code, `${events.length} event(s) dropped: ${message}`);
+  };
+
+  const ready = queue.load().then(
+    ({ events, invalid, handedOff, overflow }) => {
+      log(`loaded ${events.length} event(s) from the ${store.kind} store${handedOff ? `; ${handedOff} already handed off` : ''}`);
+      if (invalid) fail('store_corrupt', `${invalid} unreadable record(s) in the ${store.kind} store were discarded`);
+      if (overflow.length) dropped('overflow', overflow, `the queue holds at most ${options.maxQueueSize} events`);
+    },
+    (error) => fail('store_error', `loading queued events failed: ${errorMessage(error)}`, error),
+  );
+
+  const random = options.random;
+  const budget = createKeepaliveBudget();
+  const { transport, beacon } = chooseTransports(options, budget, clock.now);
+  const delivery = createDelivery({
+    queue,
+    transport,
+    beacon,
+    budget,
+    batchSize: options.batchSize,
+    maxBatchBytes: options.maxBatchBytes,
+    maxAttempts: options.maxAttempts,
+    flushInterval: options.flushInterval,
+    writeKey: options.writeKey,
+    clock,
+    random,
+    isOnline,
+    ready,
+    report: {
+      sent(batch, bytes) {
+        counts.requests++;
+        counts.bytesSent += bytes;
+        log(`sending ${batch.length} event(s), ${bytes} bytes`);
+      },
+      delivered(batch) {
+        counts.delivered += batch.length;
+        log(`delivered ${batch.length} event(s)`);
+        emitter.emit('delivered', { events: batch.map((stored) => stored.event) });
+      },
+      dropped,
+      retry(batch, attempt, delayMs, reason) {
+        counts.retried += batch.length;
+        log(`retry ${attempt} of ${batch.length} event(s) in ${delayMs} ms: ${reason}`);
+        emitter.emit('retry', { events: batch.map((stored) => stored.event), attempt, delayMs, reason });
+      },
+    },
+  });
+
+  const identity = createIdentityStore(options.storageKey, cryptoRandomBytes);
+  const builder = createEventBuilder(clock.now, cryptoRandomBytes);
+
+  const enqueue = (input: EventInput) => {
+    try {
+      if (closed) return fail('shut_down', `${input.type}() after shutdown() is ignored`);
+      const built = builder.build(input, identity.current(clock.now()));
+      if (!built.ok) {
+        droppedBy.invalid++;
+        return fail('invalid_event', `${input.type}() ignored: ${built.reason}`);
+      }
+      const { event, repairs } = built;
+      if (repairs.length) fail('invalid_property', `${describeEvent(event)} repaired: ${repairs.join('; ')}`);
+      const bytes = utf8Length(JSON.stringify(event));
+      if (bytes > maxEventBytes) {
+        droppedBy.tooLarge++;
+        return fail('event_too_large', `${describeEvent(event)} dropped: ${bytes} bytes, over the ${maxEventBytes}-byte limit`);
+      }
+      counts.received++;
+      const overflow = queue.enqueue(event, bytes);
+      if (overflow.length) dropped('overflow', overflow, `the queue holds at most ${options.maxQueueSize} events`);
+      if (emitter.has('queued')) emitter.emit('queued', event);
+      delivery.schedule();
+    } catch (error) {
+      fail('internal', `${input.type}() failed: ${errorMessage(error)}`, error);
+    }
+  };
+
+  const stats = (): TrackerStats => {
+    const failures = delivery.failures;
+    const kind = store.kind;
+    const health: Health =
+      failures >= FAILING_AFTER || (storeFellBack && kind === 'memory') ? 'failing' : failures || storeFellBack ? 'degraded' : 'healthy';
+    const dropped = Object.values(droppedBy).reduce((sum, n) => sum + n, 0);
+    return { queued: queue.size, inFlight: delivery.inFlight, ...counts, dropped, droppedBy: { ...droppedBy }, store: kind, health };
+  };
+
+  const flush = async () => {
+    try {
+      await delivery.flush();
+    } catch (error) {
+      fail('internal', `flush() failed: ${errorMessage(error)}`, error);
+    }
+    return stats();
+  };
+
+  const unsubscribe = onPageLifecycle({
+    hidden: () => delivery.handOff(false),
+    pagehide: () => delivery.handOff(true),
+    resume: () => void flush(),
+    online: () => void flush(),
+    beforeExit: () => {
+      if (queue.waiting && !delivery.failures) void flush();
+    },
+  });
+  void ready.then(() => {
+    if (queue.waiting) void delivery.flush();
+  });
+
+  return {
+    track: (event, properties) => enqueue({ type: 'track', event, properties }),
+    page: (name, properties) => enqueue({ type: 'page', name, properties }),
+    identify(userId, traits) {
+      if ((typeof userId !== 'string' || !userId) && typeof userId !== 'number') {
+        droppedBy.invalid++;
+        return fail('invalid_event', `identify() ignored: userId must be a non-empty string, got ${typeof userId}`);
+      }
+      identity.setUserId(String(userId));
+      enqueue({ type: 'identify', traits });
+    },
+    reset: () => identity.reset(clock.now()),
+    flush,
+    async shutdown() {
+      if (closed) return;
+      closed = true;
+      unsubscribe();
+      await flush();
+      delivery.stop();
+      await queue.persisted();
+    },
+    stats,
+    on: (name, listener) => emitter.on(name, listener),
+  };
+}
+
+function describeEvent(event: HomingEvent): string {
+  return event.type === 'track' ? `track("${event.event}")` : `${event.type}()`;
+}
+
+function chooseStore(options: ResolvedOptions, onFallback: (from: StoreKind, to: StoreKind, cause: unknown) => void): EventStore {
+  const { store, storageKey } = options;
+  if (typeof store === 'object') return store;
+  const indexedDb = () => createIndexedDbStore(storageKey);
+  const localStorage = () => createLocalStorageStore(storageKey);
+  const memory = createMemoryStore;
+  const chain =
+    store === 'indexeddb' ? [indexedDb, memory] : store === 'localstorage' ? [localStorage, memory] : store === 'memory' ? [memory] : [indexedDb, localStorage, memory];
+  return createAutoStore(chain, ({ from, to, cause }) => onFallback(from, to, cause));
+}
+
+function chooseTransports(options: ResolvedOptions, budget: KeepaliveBudget, now: () => number): { transport: Transport; beacon?: Transport } {
+  const beacon = createBeaconTransport(options.endpoint, budget);
+  if (typeof options.transport === 'object') return { transport: options.transport };
+  const fetch = options.fetch ?? (typeof globalThis.fetch === 'function' ? (...args: Parameters<typeof globalThis.fetch>) => globalThis.fetch(...args) : undefined);
+  if ((options.transport === 'beacon' || !fetch) && beacon) return { transport: beacon, beacon };
+  const transport = fetch
+    ? createFetchTransport({ endpoint: options.endpoint, fetch, budget, timeoutMs: options.timeout, now })
+    : { name: 'none', send: async () => ({ kind: 'unsent' as const, cause: 'neither fetch nor sendBeacon is available' }) };
+  return { transport, beacon };
+}
+
+function createDisabledTracker(
+  emitter: ReturnType<typeof createEmitter<TrackerEvents>>,
+  fail: (code: ErrorCode, message: string) => void,
+): Tracker {
+  const stats = (): TrackerStats => ({
+    queued: 0, inFlight: 0, received: 0, delivered: 0, retried: 0, dropped: 0,
+    droppedBy: { overflow: 0, rejected: 0, attempts: 0, invalid: 0, tooLarge: 0 },
+    requests: 0, bytesSent: 0, store: 'memory', health: 'failing',
+  });
+  const ignored = () => fail('invalid_option', 'the tracker is disabled because its options are invalid; see the earlier error');
+  return {
+    track: ignored,
+    page: ignored,
+    identify: ignored,
+    reset() {},
+    flush: async () => stats(),
+    shutdown: async () => {},
+    stats,
+    on: (name, listener) => emitter.on(name, listener),
+  };
+}
