@@ -2,7 +2,8 @@ import typescript from '@rollup/plugin-typescript';
 import resolve from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
 
-const external = ['idb-keyval', 'zod'];
+// idb-keyval is bundled (only its few hundred bytes we use), so dist/homing.mjs runs in a browser as is.
+const external = ['zod'];
 const ts = (declarations) =>
   typescript({
     tsconfig: './tsconfig.json',
@@ -17,7 +18,7 @@ export default [
   ...['homing', 'schema'].map((name, i) => ({
     input: { [name]: name === 'homing' ? 'src/index.ts' : 'src/schema.ts' },
     external,
-    plugins: [ts(i === 0)],
+    plugins: [resolve({ browser: true }), ts(i === 0)],
     output: [
       { dir: 'dist', format: 'es', entryFileNames: '[name].mjs' },
       { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs' },

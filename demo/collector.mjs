@@ -188,7 +188,8 @@ export function createCollector({ file, maxBodyBytes = MAX_BATCH_REQUEST_BYTES }
       return reject(res, 413, { error: 'event_too_large', path: `batch.${oversized}`, maxEventBytes: MAX_EVENT_BYTES });
     }
 
-    const { accepted, duplicates, fresh } = accept(parsed.data.batch);
+    // Store what was sent, key order and all; the schema only vouched for it.
+    const { accepted, duplicates, fresh } = accept(json.batch);
     countOutcome(200);
     sendJson(res, 200, { ok: true, accepted, duplicates });
     broadcast({ accepted, duplicates, events: fresh.map(summarize), totals: totals() });
