@@ -3,6 +3,7 @@
  * never throws: it is replaced by the default and described, naming the option.
  */
 import type { Clock } from './clock';
+import { errorMessage } from './sanitize';
 import { DEFAULT_MAX_ATTEMPTS } from './retry';
 import type { EventStore } from './store/event-store';
 import type { Transport } from './transport/transport';
@@ -69,6 +70,15 @@ const MIN_BATCH_BYTES = 1_024;
 type Problems = string[];
 
 export function resolveOptions(input: unknown): { options?: ResolvedOptions; problems: Problems } {
+  try {
+    return readOptions(input);
+  } catch (error) {
+    // A getter or a proxy that throws: nothing in these options can be trusted.
+    return { problems: [`options could not be read (${errorMessage(error)})`] };
+  }
+}
+
+function readOptions(input: unknown): { options?: ResolvedOptions; problems: Problems } {
   const problems: Problems = [];
   if (!input || typeof input !== 'object') {
     return { problems: [`options must be an object with at least an endpoint, got ${typeof input}`] };

@@ -123,7 +123,9 @@ export function createQueue({ store, maxQueueSize, now, onWriteError }: QueueOpt
         delete event.handedOffAt;
         change(event.id, event);
       }
-      waiting = batch.concat(waiting);
+      // In front, as a rule; but when several batches were in flight (a page hiding mid-request),
+      // each comes back where it was tracked, so a later batch failing last cannot overtake.
+      waiting = mergeBySeq(batch, waiting);
     },
     markHandedOff,
     handOff(batch, at) {
@@ -151,4 +153,13 @@ export function createQueue({ store, maxQueueSize, now, onWriteError }: QueueOpt
       while (writing) await writing;
     },
   };
+}
+
+/** Merges two lists each in `seq` order; on a tie the first list's event goes first. */
+function mergeBySeq(first: StoredEvent[], second: StoredEvent[]): StoredEvent[] {
+  const merged: StoredEvent[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < first.length && j < second.length) merged.push(first[i]!.seq <= second[j]!.seq ? first[i++]! : second[j++]!);
+  return merged.concat(first.slice(i), second.slice(j));
 }

@@ -38,9 +38,11 @@ export function parseRetryAfter(header: string | null | undefined, now: number):
   if (!header) return undefined;
   const value = header.trim();
   let ms: number;
-  if (/^\d+(\.\d+)?$/.test(value)) ms = Number(value) * 1000;
+  // A negative delay is malformed but unambiguous: retry now.
+  if (/^-?\d+(\.\d+)?$/.test(value)) ms = Number(value) * 1000;
   else {
-    const date = Date.parse(value);
+    // Date.parse reads almost anything ("abc 1" is in 2001); every HTTP date form has a hh:mm:ss time.
+    const date = /\d\d:\d\d:\d\d/.test(value) ? Date.parse(value) : NaN;
     if (Number.isNaN(date)) return undefined;
     ms = date - now;
   }

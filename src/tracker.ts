@@ -5,7 +5,7 @@
 import { utf8Length } from './bytes';
 import { systemClock } from './clock';
 import { createDelivery, type DropReason } from './delivery';
-import { createEmitter } from './emitter';
+import { createEmitter, type Emitter } from './emitter';
 import { homingError, type ErrorCode, type HomingError } from './errors';
 import { createEventBuilder, MAX_EVENT_BYTES, type EventInput, type HomingEvent } from './event';
 import { cryptoRandomBytes } from './id';
@@ -48,7 +48,6 @@ export interface TrackerStats {
 }
 
 export interface TrackerEvents {
-  [name: string]: unknown;
   queued: HomingEvent;
   delivered: { events: HomingEvent[] };
   dropped: { reason: DropReason; events: HomingEvent[]; message: string };
@@ -78,7 +77,7 @@ const ENVELOPE_RESERVE_BYTES = 512;
 export function createTracker(input: TrackerOptions): Tracker {
   const emitter = createEmitter<TrackerEvents>();
   const { options, problems } = resolveOptions(input);
-  const debug = options?.debug ?? (input as { debug?: unknown } | undefined)?.debug === true;
+  const debug = options?.debug ?? debugAsked(input);
   const log = (message: string) => {
     if (debug) console.log(`[homing] ${message}`);
   };
@@ -262,7 +261,28 @@ function createWorkingTracker(
       await queue.persisted();
     },
     stats,
-    on: (name, listener) => emitter.on(name, listener),
+    on: subscribe(emitter, fail),
+  };
+}
+
+/** `debug: true` still logs when the other options are unusable; reading it never throws. */
+function debugAsked(input: unknown): boolean {
+  try {
+    return (input as { debug?: unknown } | undefined)?.debug === true;
+  } catch {
+    return false;
+  }
+}
+
+/** on() with a name that is not even a property key (an object, a hostile proxy) subscribes nothing. */
+function subscribe(emitter: Emitter<TrackerEvents>, fail: (code: ErrorCode, message: string) => void): Tracker['on'] {
+  return (name, listener) => {
+    try {
+      return emitter.on(name, listener);
+    } catch (error) {
+      fail('internal', `on() ignored: ${errorMessage(error)}`);
+      return () => {};
+    }
   };
 }
 
@@ -310,6 +330,6 @@ function createDisabledTracker(
     flush: async () => stats(),
     shutdown: async () => {},
     stats,
-    on: (name, listener) => emitter.on(name, listener),
+    on: subscribe(emitter, fail),
   };
 }

@@ -114,6 +114,24 @@ export function createAutoStore(
 
   const active = () => current ?? next(undefined);
 
+  /**
+   * `failed` failed: moves to the next store and rewrites there every event held. A call that was
+   * waiting on the same store finds it replaced already: one failure, one step down the list.
+   */
+  const replace = async (failed: EventStore, cause: unknown): Promise<EventStore> => {
+    while (failed === current) {
+      const store = next(cause);
+      if (!held.size) break;
+      try {
+        await withTimeout(store.write({ put: [...held.values()], remove: [] }), timeoutMs, `${store.kind} store`);
+      } catch (error) {
+        failed = store;
+        cause = error;
+      }
+    }
+    return active();
+  };
+
   return {
     get kind() {
       return active().kind;
@@ -126,26 +144,18 @@ export function createAutoStore(
           for (const event of loaded.events) held.set(event.id, event);
           return loaded;
         } catch (error) {
-          store = next(error);
+          store = await replace(store, error);
         }
       }
     },
     async write(changes) {
       for (const event of changes.put) held.set(event.id, event);
       for (const id of changes.remove) held.delete(id);
-      let store = active();
+      const store = active();
       try {
         await withTimeout(store.write(changes), timeoutMs, `${store.kind} store`);
       } catch (error) {
-        for (;;) {
-          store = next(error);
-          try {
-            await withTimeout(store.write({ put: [...held.values()], remove: [] }), timeoutMs, `${store.kind} store`);
-            return;
-          } catch (nextError) {
-            error = nextError;
-          }
-        }
+        await replace(store, error);
       }
     },
   };

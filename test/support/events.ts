@@ -1,0 +1,39 @@
+import type { HomingEvent } from '../../src/event';
+import type { EventStore, StoreChanges, StoredEvent } from '../../src/store/event-store';
+import { createMemoryStore } from '../../src/store/memory';
+
+/** A minimal valid track event whose messageId and name are `e<n>`. */
+export function eventNumbered(n: number): HomingEvent {
+  return {
+    type: 'track',
+    event: `e${n}`,
+    properties: {},
+    messageId: `e${n}`,
+    anonymousId: 'anonymous',
+    timestamp: new Date(0).toISOString(),
+    context: { library: { name: 'homing', version: '0.0.0' } },
+  };
+}
+
+/** The same event as a queue persists it. */
+export function storedEventNumbered(n: number, overrides: Partial<StoredEvent> = {}): StoredEvent {
+  return { id: `e${n}`, seq: n, event: eventNumbered(n), bytes: 100, attempts: 0, ...overrides };
+}
+
+export const idsOf = (events: StoredEvent[]) => events.map((event) => event.id);
+
+/** A memory store that records every write it is asked to make. */
+export function createCountingStore(inner: EventStore = createMemoryStore()) {
+  const writes: StoreChanges[] = [];
+  const store: EventStore = {
+    get kind() {
+      return inner.kind;
+    },
+    load: () => inner.load(),
+    write(changes) {
+      writes.push(changes);
+      return inner.write(changes);
+    },
+  };
+  return { store, writes };
+}

@@ -1,0 +1,17 @@
+import { vi } from 'vitest';
+
+/** Fake timers and Date; microtasks and setImmediate stay real so `settle()` can wait them out. */
+export function useFakeTime(now = Date.UTC(2030, 0, 1)): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'], now });
+}
+
+/** Lets every pending promise chain run: resolves after the current macrotask queue drains. */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Moves fake time forward by `ms`, running the timers due and whatever they set off. */
+export async function elapse(ms: number): Promise<void> {
+  await vi.advanceTimersByTimeAsync(ms);
+  await settle();
+}
