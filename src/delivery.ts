@@ -194,6 +194,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
 
   return {
     schedule() {
+      if (!queue.waiting) return;
       if (queue.waiting < batchSize) return arm(options.flushInterval);
       if (flushQueued || draining || clock.now() < retryAt) return;
       // After the current task, so a burst of track() calls fills whole batches first.

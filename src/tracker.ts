@@ -139,8 +139,12 @@ function createWorkingTracker(
       log(`loaded ${events.length} event(s) from the ${store.kind} store${handedOff ? `; ${handedOff} already handed off` : ''}`);
       if (invalid) fail('store_corrupt', `${invalid} unreadable record(s) in the ${store.kind} store were discarded`);
       if (overflow.length) dropped('overflow', overflow, `the queue holds at most ${options.maxQueueSize} events`);
+      return events.length > handedOff;
     },
-    (error) => fail('store_error', `loading queued events failed: ${errorMessage(error)}`, error),
+    (error) => {
+      fail('store_error', `loading queued events failed: ${errorMessage(error)}`, error);
+      return false;
+    },
   );
 
   const random = options.random;
@@ -235,9 +239,8 @@ function createWorkingTracker(
       if (queue.waiting && !delivery.failures) void flush();
     },
   });
-  void ready.then(() => {
-    if (queue.waiting) void delivery.flush();
-  });
+  // Events left by earlier page loads go at once; those tracked since wait for their batch.
+  void ready.then((leftovers) => (leftovers ? void delivery.flush() : delivery.schedule()));
 
   return {
     track: (event, properties) => enqueue({ type: 'track', event, properties }),
