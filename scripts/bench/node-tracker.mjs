@@ -1,8 +1,9 @@
 /**
  * homing in Node, from the built ESM bundle: how many track() calls a second, and how many store
- * writes a 1,000-event burst costs before it is persisted.
+ * writes a 1,000-event burst costs before it is persisted; and Node's own round trip to the server.
  */
 import { createServer } from 'node:net';
+import { usePooledRandom } from './cost-breakdown.mjs';
 import { repeat, summarize, waitFor } from './stats.mjs';
 
 const { createTracker, createMemoryStore } = await import('../../dist/homing.mjs');
@@ -18,22 +19,47 @@ export async function findClosedPort() {
 
 /** track() calls per second with the memory store and nothing sent during the loop. */
 export async function measureNodeTrackRate({ runs, calls, closedPort }) {
-  const perRun = await repeat(runs, async () => {
-    const tracker = createTracker({
-      endpoint: `http://127.0.0.1:${closedPort}/v1/batch`,
-      store: 'memory',
-      flushInterval: 3_600_000,
-      batchSize: 1000,
-      maxQueueSize: calls,
-    });
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < calls; i++) tracker.track('Bench', { i, plan: 'pro' });
-    const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-    await tracker.shutdown();
-    return (calls / elapsedMs) * 1000;
-  });
-  const rate = summarize(perRun);
+  const perRun = await repeat(runs, () => timeTrackLoop({ calls, closedPort }));
+  const rate = summarize(perRun.map((micros) => 1e6 / micros));
   return { calls, callsPerSecond: rate, microsPerCall: 1e6 / rate.median };
+}
+
+/** µs per track() call with Node's crypto.getRandomValues and with a pooled stand-in, in alternating runs. */
+export async function measureNodePooledRandomEffect({ runs, calls, closedPort }) {
+  const real = [];
+  const pooled = [];
+  for (let run = 0; run < runs; run++) {
+    real.push(await timeTrackLoop({ calls, closedPort }));
+    usePooledRandom(true);
+    pooled.push(await timeTrackLoop({ calls, closedPort }));
+    usePooledRandom(false);
+  }
+  return { calls, real: summarize(real), pooled: summarize(pooled) };
+}
+
+/** One synchronous loop of `calls` track() calls into a new tracker; µs per call. */
+async function timeTrackLoop({ calls, closedPort }) {
+  const tracker = createTracker({
+    endpoint: `http://127.0.0.1:${closedPort}/v1/batch`,
+    store: 'memory',
+    flushInterval: 3_600_000,
+    batchSize: 1000,
+    maxQueueSize: calls,
+  });
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < calls; i++) tracker.track('Bench', { i, plan: 'pro' });
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  await tracker.shutdown();
+  return (elapsedMs * 1000) / calls;
+}
+
+/** Sequential 1-byte POSTs from Node's fetch to `url` (answered 405 at once), in ms per round trip: Chromium's figure without the browser. */
+export async function measureNodeRoundTrip(url, { requests }) {
+  const post = async () => (await fetch(url, { method: 'POST', body: 'x' })).arrayBuffer();
+  for (let i = 0; i < 10; i++) await post();
+  const started = performance.now();
+  for (let i = 0; i < requests; i++) await post();
+  return (performance.now() - started) / requests;
 }
 
 /**
@@ -70,18 +96,30 @@ export async function measureNodeBurstWrites({ runs, burst, endpoint }) {
     await tracker.flush();
     const started = performance.now();
     for (let i = 0; i < burst; i++) tracker.track('Bench', { i, plan: 'pro' });
+    const loopMs = performance.now() - started;
     await waitFor(() => held.size >= burst, { everyMs: 0, what: 'the burst to be persisted' });
     const persistedMs = performance.now() - started;
     const writesUntilPersisted = counts.writes;
     await waitFor(() => tracker.stats().delivered === burst && held.size === 0, { what: 'the burst to be delivered' });
     await tracker.shutdown();
-    return { persistedMs, writesUntilPersisted, writesUntilDelivered: counts.writes, requests: tracker.stats().requests };
+    return { loopMs, persistedMs, writesUntilPersisted, writesUntilDelivered: counts.writes, requests: tracker.stats().requests };
   });
   return {
     burst,
+    loopMs: summarize(perRun.map((run) => run.loopMs)),
     persistedMs: summarize(perRun.map((run) => run.persistedMs)),
     writesUntilPersisted: summarize(perRun.map((run) => run.writesUntilPersisted)),
     writesUntilDelivered: summarize(perRun.map((run) => run.writesUntilDelivered)),
     requests: summarize(perRun.map((run) => run.requests)),
   };
+}
+
+/** One event exactly as the Node tracker builds it, for timing JSON.stringify on. */
+export async function sampleNodeEvent(closedPort) {
+  const tracker = createTracker({ endpoint: `http://127.0.0.1:${closedPort}/v1/batch`, store: 'memory', flushInterval: 60_000 });
+  let sample;
+  tracker.on('queued', (event) => (sample = event));
+  tracker.track('Bench', { i: 1, plan: 'pro' });
+  await tracker.shutdown();
+  return sample;
 }
