@@ -11,7 +11,7 @@ const ts = (declarations) =>
     declarationDir: declarations ? 'dist' : undefined,
     outDir: 'dist',
   });
-const minify = terser({ ecma: 2020, module: false, compress: { passes: 2 }, format: { comments: false } });
+const minify = terser({ ecma: 2022, module: false, compress: { passes: 2 }, format: { comments: false } });
 
 export default [
   // Separate builds, so the schema shares no chunk with the tracker.

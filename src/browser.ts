@@ -44,7 +44,7 @@ homing.createTracker = createTracker;
 
 const endpoint = script?.dataset.endpoint;
 if (endpoint) homing('init', optionsFromDataset(script!.dataset, endpoint));
-if (stub?.q) Array.prototype.slice.call(stub.q).forEach((call: Call) => homing(...Array.prototype.slice.call(call) as Call));
+for (const call of Array.from(stub?.q ?? [])) homing(...(Array.from(call) as Call));
 scope.homing = homing;
 
 /** `data-batch-size="20"` becomes `{ batchSize: 20 }`; numbers and booleans are parsed. */

@@ -34,7 +34,8 @@ export interface DeliveryOptions {
   flushInterval: number;
   writeKey?: string;
   clock: Clock;
-  random: () => number;
+  /** Default Math.random. */
+  random?: () => number;
   isOnline: () => boolean;
   report: DeliveryReport;
   /** Sending waits for this: events left by earlier page loads go first. */
@@ -91,26 +92,23 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   const room = (limit: number) => limit - ENVELOPE_BYTES - 3 * (options.writeKey?.length ?? 0) - batchSize;
 
   const envelope = (batch: StoredEvent[]) => {
-    const payload: { batch: unknown[]; sentAt: string; writeKey?: string } = {
+    const body = JSON.stringify({
       batch: batch.map((stored) => stored.event),
       sentAt: new Date(clock.now()).toISOString(),
-    };
-    if (options.writeKey) payload.writeKey = options.writeKey;
-    const body = JSON.stringify(payload);
+      // An empty writeKey is left out (JSON.stringify skips undefined).
+      writeKey: options.writeKey || undefined,
+    });
     return { body, bytes: utf8Length(body) };
   };
 
   const apply = (batch: StoredEvent[], result: SendResult) => {
     switch (result.kind) {
       case 'delivered':
-        failures = 0;
-        queue.remove(batch);
-        report.delivered(batch);
-        return true;
       case 'rejected':
         failures = 0;
         queue.remove(batch);
-        report.dropped('rejected', batch, `the collector rejected the batch with HTTP ${result.status}`);
+        if (result.kind === 'delivered') report.delivered(batch);
+        else report.dropped('rejected', batch, `the collector rejected the batch with HTTP ${result.status}`);
         return true;
       case 'too-large':
         if (batch.length > 1) {
@@ -130,7 +128,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       case 'retry': {
         failures++;
         const exhausted = batch.filter((stored) => stored.attempts + 1 >= maxAttempts);
-        const again = batch.filter((stored) => stored.attempts + 1 < maxAttempts);
+        const again = batch.filter((stored) => !exhausted.includes(stored));
         const detail = result.status ? `HTTP ${result.status}` : `network error (${String(result.cause)})`;
         if (exhausted.length) {
           queue.remove(exhausted);

@@ -2,7 +2,6 @@
 export interface Emitter<Events extends object> {
   on<Name extends keyof Events>(name: Name, listener: (payload: Events[Name]) => void): () => void;
   emit<Name extends keyof Events>(name: Name, payload: Events[Name]): void;
-  has(name: keyof Events): boolean;
 }
 
 export function createEmitter<Events extends object>(): Emitter<Events> {
@@ -24,6 +23,5 @@ export function createEmitter<Events extends object>(): Emitter<Events> {
         }
       }
     },
-    has: (name) => !!listeners[name]?.length,
   };
 }

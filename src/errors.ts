@@ -18,9 +18,8 @@ export interface HomingError extends Error {
 }
 
 export function homingError(code: ErrorCode, message: string, cause?: unknown): HomingError {
-  const error = new Error(message) as HomingError;
+  const error = new Error(message, cause === undefined ? undefined : { cause }) as HomingError;
   error.name = 'HomingError';
   error.code = code;
-  if (cause !== undefined) (error as { cause?: unknown }).cause = cause;
   return error;
 }

@@ -3,7 +3,7 @@
  * JSON-safe properties. The types mirror `schema.ts` without importing zod.
  */
 import { uuidV4, type RandomBytes } from './id';
-import { sanitizeProperties, type JsonObject } from './sanitize';
+import { sanitizeProperties, show, type JsonObject } from './sanitize';
 import { VERSION } from './version';
 
 export type EventType = 'track' | 'page' | 'identify';
@@ -103,7 +103,7 @@ export function createEventBuilder(now: () => number, random: RandomBytes): Even
 
 function checkName(name: unknown, what: string, required: boolean): string | undefined {
   if (name == null && !required) return undefined;
-  if (typeof name !== 'string' || !name.trim()) return `${what} must be a non-empty string, got ${JSON.stringify(typeof name === 'string' ? name : typeof name)}`;
+  if (typeof name !== 'string' || !name.trim()) return `${what} must be a non-empty string, got ${show(name)}`;
   if (name.length > MAX_NAME_LENGTH) return `${what} is longer than ${MAX_NAME_LENGTH} characters`;
   return undefined;
 }

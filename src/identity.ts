@@ -15,8 +15,8 @@ export interface IdentityStore {
   /** The identity for an event tracked now; rotates the session when it expired. */
   current(now: number): Identity;
   setUserId(userId: string): void;
-  /** Logout: a new anonymous id and session, no user id. */
-  reset(now: number): void;
+  /** Logout: forgets every id; the next event gets a new anonymous id and session, and no user id. */
+  reset(): void;
 }
 
 interface Session {
@@ -47,15 +47,16 @@ export function createIdentityStore(storageKey: string, random: RandomBytes): Id
   let session = parseSession(read('session'));
   let identity: Identity | undefined;
 
-  if (!anonymousId) write('anonymousId', (anonymousId = uuidV4(random)));
-
   return {
     current(now) {
+      // Made with the first event after creation or reset(), so a tracker that never tracks writes nothing.
+      if (!anonymousId) write('anonymousId', (anonymousId = uuidV4(random)));
       if (!session || now - session.lastSeen > SESSION_TIMEOUT_MS) {
-        session = { id: uuidV4(random), lastSeen: now };
+        // Never seen yet: it is stamped and written just below.
+        session = { id: uuidV4(random), lastSeen: -Infinity };
         identity = undefined;
-        write('session', JSON.stringify(session));
-      } else if (now - session.lastSeen > SESSION_TOUCH_INTERVAL_MS) {
+      }
+      if (now - session.lastSeen > SESSION_TOUCH_INTERVAL_MS) {
         session.lastSeen = now;
         write('session', JSON.stringify(session));
       }
@@ -66,13 +67,10 @@ export function createIdentityStore(storageKey: string, random: RandomBytes): Id
       identity = undefined;
       write('userId', id);
     },
-    reset(now) {
-      write('anonymousId', (anonymousId = uuidV4(random)));
-      userId = undefined;
-      write('userId', undefined);
-      session = { id: uuidV4(random), lastSeen: now };
-      write('session', JSON.stringify(session));
-      identity = undefined;
+    reset() {
+      anonymousId = '';
+      userId = session = identity = undefined;
+      for (const key of ['anonymousId', 'userId', 'session']) write(key, undefined);
     },
   };
 }

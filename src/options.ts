@@ -3,7 +3,7 @@
  * never throws: it is replaced by the default and described, naming the option.
  */
 import type { Clock } from './clock';
-import { errorMessage } from './sanitize';
+import { errorMessage, show } from './sanitize';
 import { DEFAULT_MAX_ATTEMPTS } from './retry';
 import type { EventStore } from './store/event-store';
 import type { Transport } from './transport/transport';
@@ -45,13 +45,16 @@ export interface TrackerOptions {
   debug?: boolean;
 }
 
-export interface ResolvedOptions extends Required<Omit<TrackerOptions, 'writeKey' | 'fetch' | 'clock'>> {
+export interface ResolvedOptions extends Required<Omit<TrackerOptions, 'writeKey' | 'fetch' | 'clock' | 'random'>> {
   writeKey?: string;
+  /** Undefined: Math.random, read when it is needed. */
+  random?: () => number;
   fetch?: typeof fetch;
   clock?: Clock;
 }
 
 export const DEFAULTS = {
+  endpoint: '',
   store: 'auto',
   storageKey: 'homing',
   maxQueueSize: 1000,
@@ -67,84 +70,58 @@ export const DEFAULTS = {
 /** A batch must hold at least one event of the largest size allowed. */
 const MIN_BATCH_BYTES = 1_024;
 
-type Problems = string[];
+/** How one option is checked: what it must be, in words; the test; what is used instead, in words. */
+type Rule = [expected: string, isValid: (value: any) => boolean, instead?: string];
 
-export function resolveOptions(input: unknown): { options?: ResolvedOptions; problems: Problems } {
-  try {
-    return readOptions(input);
-  } catch (error) {
-    // A getter or a proxy that throws: nothing in these options can be trusted.
-    return { problems: [`options could not be read (${errorMessage(error)})`] };
-  }
-}
+const integer = (min: number, max: number): Rule => [`an integer from ${min} to ${max}`, (value) => Number.isInteger(value) && value >= min && value <= max];
+const isString = (value: unknown) => typeof value === 'string';
+const isFunction = (value: unknown) => typeof value === 'function';
+const hasMethods = (value: any, names: string[]) => names.every((name) => typeof value?.[name] === 'function');
+const oneOfOr = (names: string[], what: string, methods: string[]): Rule => [
+  `${names.map(show).join(', ')} or ${what}`,
+  (value) => names.includes(value) || (typeof value === 'object' && hasMethods(value, methods)),
+];
 
-function readOptions(input: unknown): { options?: ResolvedOptions; problems: Problems } {
-  const problems: Problems = [];
+/** Every option, in the order they are checked. `endpoint` is the only one without a default. */
+const RULES: Record<keyof TrackerOptions, Rule> = {
+  endpoint: ["the collector's URL as a non-empty string", (value) => isString(value) && !!value.trim(), 'the tracker is disabled'],
+  writeKey: ['a string', isString, 'sending none'],
+  store: oneOfOr(['auto', 'indexeddb', 'localstorage', 'memory'], 'an EventStore', ['load', 'write']),
+  storageKey: ['a non-empty string', (value) => isString(value) && !!value],
+  maxQueueSize: integer(1, 1_000_000),
+  batchSize: integer(1, 1_000),
+  maxBatchBytes: integer(MIN_BATCH_BYTES, KEEPALIVE_BUDGET_BYTES),
+  flushInterval: integer(0, 3_600_000),
+  maxAttempts: integer(1, 1_000),
+  timeout: integer(100, 600_000),
+  transport: oneOfOr(['auto', 'fetch', 'beacon'], 'a Transport', ['send']),
+  fetch: ['a function', isFunction, 'using the global fetch'],
+  clock: ['an object with now, setTimeout and clearTimeout functions', (value) => hasMethods(value, ['now', 'setTimeout', 'clearTimeout']), 'using the system clock'],
+  random: ['a function', isFunction, 'using Math.random'],
+  debug: ['true or false', (value) => typeof value === 'boolean'],
+};
+
+/** Checks every option against its rule. Without a usable `endpoint` (empty) the tracker is disabled. */
+export function resolveOptions(input: unknown): { options: ResolvedOptions; problems: string[] } {
+  const options: Record<string, unknown> = { ...DEFAULTS };
+  const problems: string[] = [];
   if (!input || typeof input !== 'object') {
-    return { problems: [`options must be an object with at least an endpoint, got ${typeof input}`] };
+    problems.push(`options must be an object with at least an endpoint, got ${show(input)}; the tracker is disabled`);
+  } else {
+    try {
+      for (const [name, [expected, isValid, instead]] of Object.entries(RULES)) {
+        const value = (input as Record<string, unknown>)[name];
+        if (isValid(value)) options[name] = value;
+        else if (value !== undefined || name === 'endpoint') {
+          problems.push(`${name} must be ${expected}, got ${show(value)}; ${instead ?? `using ${show(options[name])}`}`);
+        }
+      }
+    } catch (error) {
+      // A getter or a proxy that throws: nothing in these options can be trusted.
+      problems.push(`options could not be read (${errorMessage(error)}); the tracker is disabled`);
+      options.endpoint = '';
+    }
   }
-  const given = input as Record<string, unknown>;
-
-  const integer = (name: keyof typeof DEFAULTS & keyof TrackerOptions, min: number, max: number): number => {
-    const value = given[name];
-    const fallback = DEFAULTS[name] as number;
-    if (value === undefined) return fallback;
-    if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
-    problems.push(`${name} must be an integer from ${min} to ${max}, got ${show(value)}; using ${fallback}`);
-    return fallback;
-  };
-  const oneOf = <T>(name: 'store' | 'transport', allowed: readonly string[], isObject: (v: object) => boolean): T => {
-    const value = given[name];
-    if (value === undefined) return DEFAULTS[name] as T;
-    if ((typeof value === 'string' && allowed.includes(value)) || (value && typeof value === 'object' && isObject(value))) return value as T;
-    problems.push(`${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')} or an object of its interface, got ${show(value)}; using '${DEFAULTS[name]}'`);
-    return DEFAULTS[name] as T;
-  };
-  const optionalFunction = <T>(name: string): T | undefined => {
-    const value = given[name];
-    if (value === undefined || typeof value === 'function') return value as T | undefined;
-    problems.push(`${name} must be a function, got ${show(value)}; using the default`);
-    return undefined;
-  };
-
-  const endpoint = given.endpoint;
-  if (typeof endpoint !== 'string' || !endpoint.trim()) {
-    problems.push(`endpoint is required: the collector's URL as a string, got ${show(endpoint)}`);
-    return { problems };
-  }
-  const writeKey = given.writeKey;
-  if (writeKey !== undefined && typeof writeKey !== 'string') problems.push(`writeKey must be a string, got ${show(writeKey)}; sending none`);
-  const storageKey = given.storageKey;
-  if (storageKey !== undefined && (typeof storageKey !== 'string' || !storageKey)) {
-    problems.push(`storageKey must be a non-empty string, got ${show(storageKey)}; using '${DEFAULTS.storageKey}'`);
-  }
-  const clock = given.clock as Partial<Clock> | undefined;
-  const clockOk = clock === undefined || (typeof clock?.now === 'function' && typeof clock.setTimeout === 'function' && typeof clock.clearTimeout === 'function');
-  if (!clockOk) problems.push(`clock must have now, setTimeout and clearTimeout functions; using the system clock`);
-
-  const options: ResolvedOptions = {
-    endpoint,
-    writeKey: typeof writeKey === 'string' ? writeKey : undefined,
-    store: oneOf<StoreOption>('store', ['auto', 'indexeddb', 'localstorage', 'memory'], (v) => 'load' in v && 'write' in v),
-    storageKey: typeof storageKey === 'string' && storageKey ? storageKey : DEFAULTS.storageKey,
-    maxQueueSize: integer('maxQueueSize', 1, 1_000_000),
-    batchSize: integer('batchSize', 1, 1_000),
-    maxBatchBytes: integer('maxBatchBytes', MIN_BATCH_BYTES, KEEPALIVE_BUDGET_BYTES),
-    flushInterval: integer('flushInterval', 0, 3_600_000),
-    maxAttempts: integer('maxAttempts', 1, 1_000),
-    timeout: integer('timeout', 100, 600_000),
-    transport: oneOf<TransportOption>('transport', ['auto', 'fetch', 'beacon'], (v) => 'send' in v),
-    fetch: optionalFunction<typeof fetch>('fetch'),
-    clock: clockOk ? (clock as Clock | undefined) : undefined,
-    random: optionalFunction<() => number>('random') ?? Math.random,
-    debug: given.debug === true,
-  };
-  if (given.debug !== undefined && typeof given.debug !== 'boolean') problems.push(`debug must be true or false, got ${show(given.debug)}`);
-  return { options, problems };
+  return { options: options as unknown as ResolvedOptions, problems };
 }
 
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint' || typeof value === 'symbol') return String(value);
-  return value === null || typeof value !== 'object' ? String(value) : Array.isArray(value) ? 'an array' : 'an object';
-}

@@ -14,17 +14,15 @@ export const RETRY_AFTER_CAP_MS = 10 * 60_000;
 
 export type Verdict = 'delivered' | 'rejected' | 'too-large' | 'retry';
 
-const PERMANENT = new Set([400, 401, 403, 404, 410, 422]);
-
-/** What an HTTP status means for the batch that got it (design.md, "What the collector's answer means"). */
+/**
+ * What an HTTP status means for the batch that got it (design.md, "What the collector's answer means").
+ * Every client error (400, 401, 403, 404, 410, 422, ...) will not get better by resending the same
+ * bytes, except 408 and 429; server errors, network errors and anything unexpected are retried.
+ */
 export function classify(status: number): Verdict {
   if (status >= 200 && status < 300) return 'delivered';
   if (status === 413) return 'too-large';
-  if (PERMANENT.has(status)) return 'rejected';
-  if (status === 408 || status === 429 || status >= 500) return 'retry';
-  // Any other client error will not get better by resending the same bytes.
-  if (status >= 400 && status < 500) return 'rejected';
-  return 'retry';
+  return status >= 400 && status < 500 && status !== 408 && status !== 429 ? 'rejected' : 'retry';
 }
 
 /** Exponential backoff with full jitter: a uniform wait in [0, min(cap, base * 2^(attempt-1))). */

@@ -71,15 +71,11 @@ export function sanitizeProperties(input: unknown, path: string): Sanitized {
       return Number.isNaN(time) ? null : object.toISOString();
     }
     if (Array.isArray(object)) return object.map((item, i) => visit(item, `${at}[${i}]`, depth + 1) ?? null);
-    if (ArrayBuffer.isView(object) && !(object instanceof DataView)) {
-      return visit(Array.from(object as unknown as ArrayLike<unknown>), at, depth);
+    // Sets and typed arrays go as arrays, Maps as objects (fromEntries defines `__proto__` as an own key).
+    if (object instanceof Set || (ArrayBuffer.isView(object) && !(object instanceof DataView))) {
+      return visit(Array.from(object as Iterable<unknown>), at, depth);
     }
-    if (object instanceof Set) return visit(Array.from(object), at, depth);
-    if (object instanceof Map) {
-      const entries: JsonObject = {};
-      for (const [key, item] of object) setKey(entries, String(key), visit(item, `${at}.${String(key)}`, depth + 1));
-      return entries;
-    }
+    if (object instanceof Map) return visit(Object.fromEntries(Array.from(object, ([key, item]) => [String(key), item])), at, depth);
     const toJSON = (object as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === 'function') return visit(toJSON.call(object), at, depth);
     const out: JsonObject = {};
@@ -98,7 +94,7 @@ export function sanitizeProperties(input: unknown, path: string): Sanitized {
 
   const value = visit(input, path, 0);
   if (value && typeof value === 'object' && !Array.isArray(value)) return { value, repairs };
-  if (value !== undefined) repairs.unshift(`${path}: expected an object, got ${describe(input)}; replaced by {}`);
+  if (value !== undefined) repairs.unshift(`${path}: expected an object, got ${show(input)}; replaced by {}`);
   return { value: {}, repairs };
 }
 
@@ -120,8 +116,9 @@ export function errorMessage(error: unknown): string {
   }
 }
 
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+/** A value as a message shows it: strings quoted, objects by their kind only. */
+export function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  return value && typeof value === 'object' ? (Array.isArray(value) ? 'an array' : 'an object') : String(value);
 }

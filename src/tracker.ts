@@ -5,7 +5,7 @@
 import { utf8Length } from './bytes';
 import { systemClock } from './clock';
 import { createDelivery, type DropReason } from './delivery';
-import { createEmitter, type Emitter } from './emitter';
+import { createEmitter } from './emitter';
 import { homingError, type ErrorCode, type HomingError } from './errors';
 import { createEventBuilder, MAX_EVENT_BYTES, type EventInput, type HomingEvent } from './event';
 import { cryptoRandomBytes } from './id';
@@ -69,37 +69,43 @@ export interface Tracker {
   on<Name extends keyof TrackerEvents & string>(name: Name, listener: (payload: TrackerEvents[Name]) => void): () => void;
 }
 
+/** The error code reported with each reason for dropping events. */
+const DROP_CODES: Record<DropReason, ErrorCode> = {
+  overflow: 'queue_overflow',
+  rejected: 'rejected',
+  attempts: 'gave_up',
+  invalid: 'invalid_event',
+  tooLarge: 'event_too_large',
+};
 /** Consecutive failures after which the tracker calls itself failing rather than degraded. */
 const FAILING_AFTER = 3;
 /** Room for the envelope when a single event must fit in one request. */
 const ENVELOPE_RESERVE_BYTES = 512;
 
+/**
+ * Never throws. With unusable options it still returns a tracker: a disabled one, which reports
+ * every call as an `invalid_option` error, keeps nothing (memory store) and sends nothing.
+ */
 export function createTracker(input: TrackerOptions): Tracker {
   const emitter = createEmitter<TrackerEvents>();
   const { options, problems } = resolveOptions(input);
-  const debug = options?.debug ?? debugAsked(input);
-  const log = (message: string) => {
-    if (debug) console.log(`[homing] ${message}`);
+  const disabled = !options.endpoint;
+  if (disabled) options.store = 'memory';
+  /** With `debug`, every public event and every request is logged. */
+  const log = (what: string, detail?: unknown) => {
+    if (options.debug) console.log('[homing]', what, detail);
   };
-  const fail = (code: ErrorCode, message: string, cause?: unknown) => {
-    log(`${code}: ${message}`);
-    emitter.emit('error', homingError(code, message, cause));
+  const emit = <Name extends keyof TrackerEvents>(name: Name, payload: TrackerEvents[Name]) => {
+    log(name, payload);
+    emitter.emit(name, payload);
   };
+  const fail = (code: ErrorCode, message: string, cause?: unknown) => emit('error', homingError(code, message, cause));
   // Reported after the caller had a chance to subscribe with on('error').
   if (problems.length) {
     queueMicrotask(() => problems.forEach((problem) => fail('invalid_option', problem)));
     console.warn(`[homing] ${problems.join('; ')}`);
   }
-  if (!options) return createDisabledTracker(emitter, fail);
-  return createWorkingTracker(options, emitter, log, fail);
-}
 
-function createWorkingTracker(
-  options: ResolvedOptions,
-  emitter: ReturnType<typeof createEmitter<TrackerEvents>>,
-  log: (message: string) => void,
-  fail: (code: ErrorCode, message: string, cause?: unknown) => void,
-): Tracker {
   const clock = options.clock ?? systemClock;
   const counts = { received: 0, delivered: 0, retried: 0, requests: 0, bytesSent: 0 };
   const droppedBy: Record<DropReason, number> = { overflow: 0, rejected: 0, attempts: 0, invalid: 0, tooLarge: 0 };
@@ -109,7 +115,7 @@ function createWorkingTracker(
 
   const store = chooseStore(options, (from, to, cause) => {
     storeFellBack = true;
-    fail('store_fallback', `the ${from} store failed (${errorMessage(cause)}); using ${to} from now on`, cause);
+    fail('store_fallback', `the ${from} store failed (${errorMessage(cause)}); using ${to}`, cause);
   });
   const reportedWriteErrors = new Set<string>();
   const queue = createQueue({
@@ -121,24 +127,24 @@ function createWorkingTracker(
       const message = errorMessage(error);
       if (reportedWriteErrors.has(message)) return;
       reportedWriteErrors.add(message);
-      fail('store_error', `writing to the ${store.kind} store failed: ${message}`, error);
+      fail('store_error', `writing to the ${store.kind} store failed (${message})`, error);
     },
   });
 
   const dropped = (reason: DropReason, batch: StoredEvent[], message: string) => {
     droppedBy[reason] += batch.length;
-    const events = batch.map((stored) => stored.event);
-    log(`dropped ${events.length} (${reason}): ${message}`);
-    emitter.emit('dropped', { reason, events, message });
-    const code: ErrorCode = reason === 'overflow' ? 'queue_overflow' : reason === 'attempts' ? 'gave_up' : reason === 'tooLarge' ? 'event_too_large' : 'rejected';
-    fail(code, `${events.length} event(s) dropped: ${message}`);
+    emit('dropped', { reason, events: eventsOf(batch), message });
+    fail(DROP_CODES[reason], `${batch.length} event(s) dropped: ${message}`);
+  };
+  const overflowed = (batch: StoredEvent[]) => {
+    if (batch.length) dropped('overflow', batch, `the queue holds at most ${options.maxQueueSize} events`);
   };
 
   const ready = queue.load().then(
     ({ events, invalid, handedOff, overflow }) => {
-      log(`loaded ${events.length} event(s) from the ${store.kind} store${handedOff ? `; ${handedOff} already handed off` : ''}`);
+      log('loaded', events);
       if (invalid) fail('store_corrupt', `${invalid} unreadable record(s) in the ${store.kind} store were discarded`);
-      if (overflow.length) dropped('overflow', overflow, `the queue holds at most ${options.maxQueueSize} events`);
+      overflowed(overflow);
       return events.length > handedOff;
     },
     (error) => {
@@ -147,39 +153,30 @@ function createWorkingTracker(
     },
   );
 
-  const random = options.random;
   const budget = createKeepaliveBudget();
-  const { transport, beacon } = chooseTransports(options, budget, clock.now);
   const delivery = createDelivery({
+    // batchSize, maxBatchBytes, maxAttempts, flushInterval, writeKey and random, as resolved.
+    ...options,
+    ...chooseTransports(options, budget, clock.now),
     queue,
-    transport,
-    beacon,
     budget,
-    batchSize: options.batchSize,
-    maxBatchBytes: options.maxBatchBytes,
-    maxAttempts: options.maxAttempts,
-    flushInterval: options.flushInterval,
-    writeKey: options.writeKey,
     clock,
-    random,
     isOnline,
     ready,
     report: {
       sent(batch, bytes) {
         counts.requests++;
         counts.bytesSent += bytes;
-        log(`sending ${batch.length} event(s), ${bytes} bytes`);
+        log('sending', { events: batch.length, bytes });
       },
       delivered(batch) {
         counts.delivered += batch.length;
-        log(`delivered ${batch.length} event(s)`);
-        emitter.emit('delivered', { events: batch.map((stored) => stored.event) });
+        emit('delivered', { events: eventsOf(batch) });
       },
       dropped,
       retry(batch, attempt, delayMs, reason) {
         counts.retried += batch.length;
-        log(`retry ${attempt} of ${batch.length} event(s) in ${delayMs} ms: ${reason}`);
-        emitter.emit('retry', { events: batch.map((stored) => stored.event), attempt, delayMs, reason });
+        emit('retry', { events: eventsOf(batch), attempt, delayMs, reason });
       },
     },
   });
@@ -187,8 +184,16 @@ function createWorkingTracker(
   const identity = createIdentityStore(options.storageKey, cryptoRandomBytes);
   const builder = createEventBuilder(clock.now, cryptoRandomBytes);
 
-  const enqueue = (input: EventInput) => {
+  const enqueue = (input: EventInput, userId?: unknown) => {
     try {
+      if (disabled) return fail('invalid_option', `${input.type}() ignored: the tracker is disabled by invalid options (see the earlier error)`);
+      if (input.type === 'identify') {
+        if ((typeof userId !== 'string' || !userId) && typeof userId !== 'number') {
+          droppedBy.invalid++;
+          return fail('invalid_event', `identify() ignored: userId must be a non-empty string, got ${typeof userId}`);
+        }
+        identity.setUserId(String(userId));
+      }
       if (closed) return fail('shut_down', `${input.type}() after shutdown() is ignored`);
       const built = builder.build(input, identity.current(clock.now()));
       if (!built.ok) {
@@ -203,9 +208,8 @@ function createWorkingTracker(
         return fail('event_too_large', `${describeEvent(event)} dropped: ${bytes} bytes, over the ${maxEventBytes}-byte limit`);
       }
       counts.received++;
-      const overflow = queue.enqueue(event, bytes);
-      if (overflow.length) dropped('overflow', overflow, `the queue holds at most ${options.maxQueueSize} events`);
-      if (emitter.has('queued')) emitter.emit('queued', event);
+      overflowed(queue.enqueue(event, bytes));
+      emit('queued', event);
       delivery.schedule();
     } catch (error) {
       fail('internal', `${input.type}() failed: ${errorMessage(error)}`, error);
@@ -216,7 +220,7 @@ function createWorkingTracker(
     const failures = delivery.failures;
     const kind = store.kind;
     const health: Health =
-      failures >= FAILING_AFTER || (storeFellBack && kind === 'memory') ? 'failing' : failures || storeFellBack ? 'degraded' : 'healthy';
+      disabled || failures >= FAILING_AFTER || (storeFellBack && kind === 'memory') ? 'failing' : failures || storeFellBack ? 'degraded' : 'healthy';
     const dropped = Object.values(droppedBy).reduce((sum, n) => sum + n, 0);
     return { queued: queue.size, inFlight: delivery.inFlight, ...counts, dropped, droppedBy: { ...droppedBy }, store: kind, health };
   };
@@ -245,15 +249,10 @@ function createWorkingTracker(
   return {
     track: (event, properties) => enqueue({ type: 'track', event, properties }),
     page: (name, properties) => enqueue({ type: 'page', name, properties }),
-    identify(userId, traits) {
-      if ((typeof userId !== 'string' || !userId) && typeof userId !== 'number') {
-        droppedBy.invalid++;
-        return fail('invalid_event', `identify() ignored: userId must be a non-empty string, got ${typeof userId}`);
-      }
-      identity.setUserId(String(userId));
-      enqueue({ type: 'identify', traits });
+    identify: (userId, traits) => enqueue({ type: 'identify', traits }, userId),
+    reset() {
+      if (!disabled) identity.reset();
     },
-    reset: () => identity.reset(clock.now()),
     flush,
     async shutdown() {
       if (closed) return;
@@ -264,30 +263,19 @@ function createWorkingTracker(
       await queue.persisted();
     },
     stats,
-    on: subscribe(emitter, fail),
+    on(name, listener) {
+      try {
+        return emitter.on(name, listener);
+      } catch (error) {
+        // A name that is not even a property key (an object, a hostile proxy) subscribes nothing.
+        fail('internal', `on() ignored: ${errorMessage(error)}`);
+        return () => {};
+      }
+    },
   };
 }
 
-/** `debug: true` still logs when the other options are unusable; reading it never throws. */
-function debugAsked(input: unknown): boolean {
-  try {
-    return (input as { debug?: unknown } | undefined)?.debug === true;
-  } catch {
-    return false;
-  }
-}
-
-/** on() with a name that is not even a property key (an object, a hostile proxy) subscribes nothing. */
-function subscribe(emitter: Emitter<TrackerEvents>, fail: (code: ErrorCode, message: string) => void): Tracker['on'] {
-  return (name, listener) => {
-    try {
-      return emitter.on(name, listener);
-    } catch (error) {
-      fail('internal', `on() ignored: ${errorMessage(error)}`);
-      return () => {};
-    }
-  };
-}
+const eventsOf = (batch: StoredEvent[]) => batch.map((stored) => stored.event);
 
 function describeEvent(event: HomingEvent): string {
   return event.type === 'track' ? `track("${event.event}")` : `${event.type}()`;
@@ -299,9 +287,8 @@ function chooseStore(options: ResolvedOptions, onFallback: (from: StoreKind, to:
   const indexedDb = () => createIndexedDbStore(storageKey);
   const localStorage = () => createLocalStorageStore(storageKey);
   const memory = createMemoryStore;
-  const chain =
-    store === 'indexeddb' ? [indexedDb, memory] : store === 'localstorage' ? [localStorage, memory] : store === 'memory' ? [memory] : [indexedDb, localStorage, memory];
-  return createAutoStore(chain, ({ from, to, cause }) => onFallback(from, to, cause));
+  const chains = { auto: [indexedDb, localStorage, memory], indexeddb: [indexedDb, memory], localstorage: [localStorage, memory], memory: [memory] };
+  return createAutoStore(chains[store], ({ from, to, cause }) => onFallback(from, to, cause));
 }
 
 function chooseTransports(options: ResolvedOptions, budget: KeepaliveBudget, now: () => number): { transport: Transport; beacon?: Transport } {
@@ -313,26 +300,4 @@ function chooseTransports(options: ResolvedOptions, budget: KeepaliveBudget, now
     ? createFetchTransport({ endpoint: options.endpoint, fetch, budget, timeoutMs: options.timeout, now })
     : { name: 'none', send: async () => ({ kind: 'unsent' as const, cause: 'neither fetch nor sendBeacon is available' }) };
   return { transport, beacon };
-}
-
-function createDisabledTracker(
-  emitter: ReturnType<typeof createEmitter<TrackerEvents>>,
-  fail: (code: ErrorCode, message: string) => void,
-): Tracker {
-  const stats = (): TrackerStats => ({
-    queued: 0, inFlight: 0, received: 0, delivered: 0, retried: 0, dropped: 0,
-    droppedBy: { overflow: 0, rejected: 0, attempts: 0, invalid: 0, tooLarge: 0 },
-    requests: 0, bytesSent: 0, store: 'memory', health: 'failing',
-  });
-  const ignored = () => fail('invalid_option', 'the tracker is disabled because its options are invalid; see the earlier error');
-  return {
-    track: ignored,
-    page: ignored,
-    identify: ignored,
-    reset() {},
-    flush: async () => stats(),
-    shutdown: async () => {},
-    stats,
-    on: subscribe(emitter, fail),
-  };
 }

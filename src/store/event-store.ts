@@ -43,28 +43,32 @@ export interface EventStore {
 /** A store that has not answered by then is treated as broken (an IndexedDB open can stay blocked forever). */
 export const STORE_TIMEOUT_MS = 3_000;
 
+/** A record is ours when its fields have their types and it holds one of our events under its messageId. */
 export function isStoredEvent(value: unknown): value is StoredEvent {
-  if (!value || typeof value !== 'object') return false;
-  const record = value as Partial<StoredEvent>;
-  const event = record.event as Partial<HomingEvent> | undefined;
+  const record = value as Record<string, any> | undefined;
+  const event = record?.event;
   return (
-    typeof record.id === 'string' &&
-    typeof record.seq === 'number' &&
-    typeof record.bytes === 'number' &&
-    typeof record.attempts === 'number' &&
-    !!event &&
-    typeof event === 'object' &&
-    event.messageId === record.id &&
-    (event.type === 'track' || event.type === 'page' || event.type === 'identify') &&
-    typeof event.anonymousId === 'string' &&
-    typeof event.timestamp === 'string' &&
+    typeof event?.context === 'object' &&
     !!event.context &&
-    typeof event.context === 'object'
+    event.messageId === record!.id &&
+    ['track', 'page', 'identify'].includes(event.type) &&
+    haveType(record!, ['id'], 'string') &&
+    haveType(record!, ['seq', 'bytes', 'attempts'], 'number') &&
+    haveType(event, ['anonymousId', 'timestamp'], 'string')
   );
 }
 
-export function sortBySeq(events: StoredEvent[]): StoredEvent[] {
-  return events.sort((a, b) => a.seq - b.seq);
+const haveType = (object: Record<string, unknown>, keys: string[], type: string) => keys.every((key) => typeof object[key] === type);
+
+/** The events of a map keyed by id, in `seq` order. */
+export function sortBySeq(events: Map<string, StoredEvent> | StoredEvent[]): StoredEvent[] {
+  return [...events.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/** Applies a write to a map of the events by id. */
+export function applyChanges(events: Map<string, StoredEvent>, { put, remove }: StoreChanges): void {
+  for (const event of put) events.set(event.id, event);
+  for (const id of remove) events.delete(id);
 }
 
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -113,6 +117,7 @@ export function createAutoStore(
   };
 
   const active = () => current ?? next(undefined);
+  const timed = <T>(store: EventStore, promise: Promise<T>) => withTimeout(promise, timeoutMs, `the ${store.kind} store`);
 
   /**
    * `failed` failed: moves to the next store and rewrites there every event held. A call that was
@@ -123,7 +128,7 @@ export function createAutoStore(
       const store = next(cause);
       if (!held.size) break;
       try {
-        await withTimeout(store.write({ put: [...held.values()], remove: [] }), timeoutMs, `${store.kind} store`);
+        await timed(store, store.write({ put: [...held.values()], remove: [] }));
       } catch (error) {
         failed = store;
         cause = error;
@@ -140,7 +145,7 @@ export function createAutoStore(
       let store = active();
       for (;;) {
         try {
-          const loaded = await withTimeout(store.load(), timeoutMs, `${store.kind} store`);
+          const loaded = await timed(store, store.load());
           for (const event of loaded.events) held.set(event.id, event);
           return loaded;
         } catch (error) {
@@ -149,11 +154,10 @@ export function createAutoStore(
       }
     },
     async write(changes) {
-      for (const event of changes.put) held.set(event.id, event);
-      for (const id of changes.remove) held.delete(id);
+      applyChanges(held, changes);
       const store = active();
       try {
-        await withTimeout(store.write(changes), timeoutMs, `${store.kind} store`);
+        await timed(store, store.write(changes));
       } catch (error) {
         await replace(store, error);
       }

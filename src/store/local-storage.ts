@@ -1,5 +1,5 @@
 import type { EventStore, StoredEvent } from './event-store';
-import { isStoredEvent, sortBySeq } from './event-store';
+import { applyChanges, isStoredEvent, sortBySeq } from './event-store';
 
 /**
  * All events under one localStorage key as a JSON array. Every write rereads the key, so
@@ -26,6 +26,10 @@ export function createLocalStorageStore(name: string): EventStore {
     }
     return { events, invalid };
   };
+  const save = (events: Map<string, StoredEvent>) => {
+    if (events.size) storage.setItem(key, JSON.stringify([...events.values()]));
+    else storage.removeItem(key);
+  };
 
   // Probe now: in some private modes localStorage exists but every call throws.
   storage.setItem(`${key}:probe`, '1');
@@ -35,15 +39,13 @@ export function createLocalStorageStore(name: string): EventStore {
     kind: 'localstorage',
     async load() {
       const { events, invalid } = read();
-      if (invalid) storage.setItem(key, JSON.stringify([...events.values()]));
-      return { events: sortBySeq([...events.values()]), invalid };
+      if (invalid) save(events);
+      return { events: sortBySeq(events), invalid };
     },
-    async write({ put, remove }) {
+    async write(changes) {
       const { events } = read();
-      for (const event of put) events.set(event.id, event);
-      for (const id of remove) events.delete(id);
-      if (events.size) storage.setItem(key, JSON.stringify([...events.values()]));
-      else storage.removeItem(key);
+      applyChanges(events, changes);
+      save(events);
     },
   };
 }
