@@ -1,6 +1,10 @@
+const NON_ASCII = /[^\0-\x7f]/;
+
 /** UTF-8 length of a string without allocating an encoded copy. */
 export function utf8Length(text: string): number {
   let bytes = text.length;
+  // Most events are ASCII: a native regex scan is far cheaper than the loop below.
+  if (!NON_ASCII.test(text)) return bytes;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code < 0x80) continue;

@@ -1,12 +1,20 @@
 /** Random source: returns 16 random bytes. Injectable so tests are reproducible. */
 export type RandomBytes = () => Uint8Array;
 
+/** One getRandomValues call costs more than the rest of a uuid; one call fills 256 of them. */
+const POOL_BYTES = 4096;
+let pool = new Uint8Array(0);
+let offset = 0;
+
 export const cryptoRandomBytes: RandomBytes = () => {
-  const bytes = new Uint8Array(16);
-  const crypto = globalThis.crypto;
-  if (crypto?.getRandomValues) return crypto.getRandomValues(bytes);
-  for (let i = 0; i < 16; i++) bytes[i] = (Math.random() * 256) | 0;
-  return bytes;
+  if (offset + 16 > pool.length) {
+    pool = new Uint8Array(POOL_BYTES);
+    offset = 0;
+    const crypto = globalThis.crypto;
+    if (crypto?.getRandomValues) crypto.getRandomValues(pool);
+    else for (let i = 0; i < POOL_BYTES; i++) pool[i] = (Math.random() * 256) | 0;
+  }
+  return pool.subarray(offset, (offset += 16));
 };
 
 const HEX = Array.from({ length: 256 }, (_, i) => (i + 256).toString(16).slice(1));

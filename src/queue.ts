@@ -35,6 +35,12 @@ export interface Queue {
   persisted(): Promise<void>;
 }
 
+/**
+ * Writing thousands of events in one IndexedDB transaction clones them all in one long task;
+ * a few hundred at a time keeps each task short and a 1,000-event burst within four writes.
+ */
+export const MAX_CHANGES_PER_WRITE = 250;
+
 export interface QueueOptions {
   store: EventStore;
   maxQueueSize: number;
@@ -58,8 +64,11 @@ export function createQueue({ store, maxQueueSize, now, onWriteError }: QueueOpt
     while (changes.size) {
       const put: StoredEvent[] = [];
       const remove: string[] = [];
-      for (const [id, event] of changes) event ? put.push(event) : remove.push(id);
-      changes.clear();
+      for (const [id, event] of changes) {
+        if (put.length + remove.length === MAX_CHANGES_PER_WRITE) break;
+        event ? put.push(event) : remove.push(id);
+        changes.delete(id);
+      }
       try {
         await store.write({ put, remove });
       } catch (error) {

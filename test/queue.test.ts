@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createQueue } from '../src/queue';
+import { createQueue, MAX_CHANGES_PER_WRITE } from '../src/queue';
 import type { EventStore } from '../src/store/event-store';
 import { createMemoryStore } from '../src/store/memory';
 import { createTracker } from '../src/tracker';
@@ -34,6 +34,17 @@ describe('write-behind persistence', () => {
 
     expect(writes.length).toBeLessThanOrEqual(5);
     expect((await store.load()).events).toHaveLength(1_000);
+  });
+
+  it('splits a burst into writes of at most MAX_CHANGES_PER_WRITE events, so no write is a long task', async () => {
+    const { store, writes } = createCountingStore();
+    const { queue } = queueOn(store, 5_000);
+
+    enqueueRange(queue, 1, 2_000);
+    await queue.persisted();
+
+    expect(writes.map((write) => write.put.length)).toEqual(Array(2_000 / MAX_CHANGES_PER_WRITE).fill(MAX_CHANGES_PER_WRITE));
+    expect(idsOf((await store.load()).events)).toEqual(Array.from({ length: 2_000 }, (_, i) => `e${i + 1}`));
   });
 
   it('joins every change made in one task into a single write', async () => {
