@@ -43,6 +43,12 @@ export interface TrackerOptions {
   random?: () => number;
   /** Logs every decision to the console. Default false. */
   debug?: boolean;
+  /**
+   * Gzips request bodies with the native CompressionStream (and `Content-Encoding: gzip`) where
+   * the runtime has one; never as the page goes away, where there is no time to. Default false:
+   * the collector must accept gzip.
+   */
+  compress?: boolean;
 }
 
 export interface ResolvedOptions extends Required<Omit<TrackerOptions, 'writeKey' | 'fetch' | 'clock' | 'random'>> {
@@ -65,6 +71,7 @@ export const DEFAULTS = {
   timeout: 10_000,
   transport: 'auto',
   debug: false,
+  compress: false,
 } as const;
 
 /** A batch must hold at least one event of the largest size allowed. */
@@ -99,6 +106,7 @@ const RULES: Record<keyof TrackerOptions, Rule> = {
   clock: ['an object with now, setTimeout and clearTimeout functions', (value) => hasMethods(value, ['now', 'setTimeout', 'clearTimeout']), 'using the system clock'],
   random: ['a function', isFunction, 'using Math.random'],
   debug: ['true or false', (value) => typeof value === 'boolean'],
+  compress: ['true or false', (value) => typeof value === 'boolean'],
 };
 
 /** Checks every option against its rule. Without a usable `endpoint` (empty) the tracker is disabled. */

@@ -297,7 +297,7 @@ function chooseTransports(options: ResolvedOptions, budget: KeepaliveBudget, now
   const fetch = options.fetch ?? (typeof globalThis.fetch === 'function' ? (...args: Parameters<typeof globalThis.fetch>) => globalThis.fetch(...args) : undefined);
   if ((options.transport === 'beacon' || !fetch) && beacon) return { transport: beacon, beacon };
   const transport = fetch
-    ? createFetchTransport({ endpoint: options.endpoint, fetch, budget, timeoutMs: options.timeout, now })
+    ? createFetchTransport({ endpoint: options.endpoint, fetch, budget, timeoutMs: options.timeout, now, compress: options.compress })
     : { name: 'none', send: async () => ({ kind: 'unsent' as const, cause: 'neither fetch nor sendBeacon is available' }) };
   return { transport, beacon };
 }

@@ -176,3 +176,41 @@ describe('the keepalive budget', () => {
     expect(budget.available).toBe(KEEPALIVE_BUDGET_BYTES - 40_000);
   });
 });
+
+describe('compression', () => {
+  const compressing = (fetch: typeof globalThis.fetch) =>
+    createFetchTransport({ endpoint: ENDPOINT, fetch, budget: createKeepaliveBudget(), timeoutMs: 10_000, now: () => NOW, compress: true });
+  const body = JSON.stringify({ batch: Array.from({ length: 50 }, (_, i) => ({ type: 'track', event: 'Signed Up', i })) });
+
+  it('gzips the body with Content-Encoding: gzip when asked to', async () => {
+    const fetch = answering(200);
+
+    await compressing(fetch).send({ body, bytes: body.length, keepalive: false });
+
+    const init = initOf(fetch);
+    expect(new Headers(init.headers).get('Content-Encoding')).toBe('gzip');
+    const sent = new Uint8Array(init.body as ArrayBuffer);
+    expect(sent.length).toBeLessThan(body.length / 4);
+    const { gunzipSync } = await import('node:zlib');
+    expect(gunzipSync(sent).toString('utf8')).toBe(body);
+  });
+
+  it('sends a keepalive request uncompressed, at once, since the page may be going away', async () => {
+    const fetch = answering(200);
+
+    void compressing(fetch).send({ body, bytes: body.length, keepalive: true });
+
+    expect(fetch).toHaveBeenCalledOnce();
+    expect(initOf(fetch).body).toBe(body);
+    expect(new Headers(initOf(fetch).headers).get('Content-Encoding')).toBeNull();
+  });
+
+  it('sends plain JSON when compression is not asked for', async () => {
+    const fetch = answering(200);
+
+    await transportWith(fetch).send({ body, bytes: body.length, keepalive: false });
+
+    expect(initOf(fetch).body).toBe(body);
+    expect(new Headers(initOf(fetch).headers).get('Content-Encoding')).toBeNull();
+  });
+});

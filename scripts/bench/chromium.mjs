@@ -172,21 +172,29 @@ async function indexedDbBurstInPage({ burst, storageKey }) {
  * given) until the collector holds every one: the clock runs from the first track() to the
  * collector's count.
  */
-export async function measureEndToEnd(page, collector, { runs, events, store, batchSize }) {
+export async function measureEndToEnd(page, collector, { runs, events, store, batchSize, compress = false }) {
   const perRun = await repeat(runs, async (run) => {
     collector.reset();
-    const { startedAt } = await page.evaluate(startEndToEndInPage, { events, store, batchSize, storageKey: `bench-e2e-${store}${batchSize ?? ''}-${run}` });
+    let wireBytes = 0;
+    const countBody = (request) => {
+      if (request.url().endsWith('/v1/batch')) wireBytes += request.postDataBuffer()?.length ?? 0;
+    };
+    page.on('request', countBody);
+    const storageKey = `bench-e2e-${store}${batchSize ?? ''}${compress ? '-gzip' : ''}-${run}`;
+    const { startedAt } = await page.evaluate(startEndToEndInPage, { events, store, batchSize, compress, storageKey });
     await waitFor(() => collector.state.unique >= events, { everyMs: 1, what: `${events} events at the collector` });
     const collectedAt = Date.now();
     const stats = await page.evaluate(finishEndToEndInPage, events);
+    page.off('request', countBody);
     const { unique, duplicates, requests } = collector.state;
     const seconds = (collectedAt - startedAt) / 1000;
-    return { seconds, eventsPerSecond: events / seconds, unique, duplicates, requests, bytesSent: stats.bytesSent, storeUsed: stats.store };
+    return { seconds, eventsPerSecond: events / seconds, unique, duplicates, requests, bytesSent: wireBytes, storeUsed: stats.store };
   });
   const median = (pick) => summarize(perRun.map(pick));
   return {
     events,
     batchSize: batchSize ?? 'default',
+    compress,
     storeUsed: [...new Set(perRun.map((run) => run.storeUsed))].join(', '),
     eventsPerSecond: median((run) => run.eventsPerSecond),
     seconds: median((run) => run.seconds),
@@ -199,8 +207,8 @@ export async function measureEndToEnd(page, collector, { runs, events, store, ba
 }
 
 /** Runs in the page: `maxQueueSize` is raised so that the whole burst fits the queue. */
-async function startEndToEndInPage({ events, store, batchSize, storageKey }) {
-  const options = { endpoint: '/v1/batch', store, storageKey, maxQueueSize: events };
+async function startEndToEndInPage({ events, store, batchSize, compress, storageKey }) {
+  const options = { endpoint: '/v1/batch', store, storageKey, maxQueueSize: events, compress };
   if (batchSize) options.batchSize = batchSize;
   const tracker = homing.createTracker(options);
   await tracker.flush();

@@ -9,10 +9,13 @@ export interface FetchTransportOptions {
   /** A request without an answer by then is aborted and retried. */
   timeoutMs: number;
   now: () => number;
+  /** Gzip bodies that need not outlive the page. */
+  compress?: boolean;
 }
 
 /** POSTs JSON with fetch; with `keepalive` when the page is hiding, within the shared budget. */
-export function createFetchTransport({ endpoint, fetch, budget, timeoutMs, now }: FetchTransportOptions): Transport {
+export function createFetchTransport({ endpoint, fetch, budget, timeoutMs, now, compress }: FetchTransportOptions): Transport {
+  const gzip = compress && typeof CompressionStream === 'function';
   return {
     name: 'fetch',
     async send({ body, bytes, keepalive }): Promise<SendResult> {
@@ -20,10 +23,14 @@ export function createFetchTransport({ endpoint, fetch, budget, timeoutMs, now }
       const controller = typeof AbortController === 'function' ? new AbortController() : undefined;
       const timer = controller && setTimeout(() => controller.abort(), timeoutMs);
       try {
+        const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+        // A keepalive request starts at once: the page may be gone after this task.
+        const payload = gzip && !keepalive ? await gzipped(body) : body;
+        if (payload !== body) headers['Content-Encoding'] = 'gzip';
         const response = await fetch(endpoint, {
           method: 'POST',
-          body,
-          headers: { 'Content-Type': 'application/json' },
+          body: payload,
+          headers,
           keepalive,
           credentials: 'omit',
           signal: controller?.signal,
@@ -42,4 +49,8 @@ export function createFetchTransport({ endpoint, fetch, budget, timeoutMs, now }
       }
     },
   };
+}
+
+function gzipped(body: string): Promise<ArrayBuffer> {
+  return new Response(new Blob([body]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer();
 }
