@@ -6,8 +6,10 @@
 import { utf8Length } from './bytes';
 import type { Clock } from './clock';
 import type { Queue } from './queue';
+import type { SenderLock } from './sender-lock';
 import { backoff } from './retry';
 import type { StoredEvent } from './store/event-store';
+import type { DeferredRequest } from './transport/fetch-later';
 import type { KeepaliveBudget } from './transport/keepalive-budget';
 import type { SendResult, Transport } from './transport/transport';
 
@@ -27,6 +29,8 @@ export interface DeliveryOptions {
   transport: Transport;
   /** Used when the page goes away, where no answer can be waited for. */
   beacon?: Transport;
+  /** Kept armed with the oldest waiting events, for a page that dies without `pagehide`. */
+  deferred?: DeferredRequest;
   budget: KeepaliveBudget;
   batchSize: number;
   maxBatchBytes: number;
@@ -40,6 +44,12 @@ export interface DeliveryOptions {
   report: DeliveryReport;
   /** Sending waits for this: events left by earlier page loads go first. */
   ready: Promise<unknown>;
+  /** Only the holder sends; other tabs leave their events in the shared store for it. */
+  sender: Pick<SenderLock, 'held' | 'nudge'>;
+  /** The store is shared with other tabs: reread it before sending, and lease what is in flight. */
+  shared: boolean;
+  /** How long a batch in flight is leased to this tab: past the request timeout. */
+  leaseMs: number;
 }
 
 export interface Delivery {
@@ -55,6 +65,8 @@ export interface Delivery {
   /** Consecutive failed attempts; above zero the circuit waits out its backoff, then probes. */
   readonly failures: number;
   readonly inFlight: number;
+  /** Re-arms the deferred request (fetchLater) with what is waiting now. */
+  rearm(): void;
   stop(): void;
 }
 
@@ -101,7 +113,22 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     return { body, bytes: utf8Length(body) };
   };
 
+  /** Re-arms the deferred request once per task, with what is waiting now. */
+  let rearmQueued = false;
+  const rearm = () => {
+    const { deferred } = options;
+    if (!deferred || rearmQueued) return;
+    rearmQueued = true;
+    queueMicrotask(() => {
+      rearmQueued = false;
+      const batch = queue.peekBatch(batchSize, room(maxBatchBytes));
+      if (stopped || !batch.length || !options.sender.held || !options.isOnline()) deferred.disarm();
+      else deferred.arm(envelope(batch).body);
+    });
+  };
+
   const apply = (batch: StoredEvent[], result: SendResult) => {
+    rearm();
     switch (result.kind) {
       case 'delivered':
       case 'rejected':
@@ -146,7 +173,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
 
   const sendNext = async (): Promise<boolean> => {
     const maxCount = splitSizes.shift() ?? (failures ? PROBE_BATCH_SIZE : batchSize);
-    const batch = queue.takeBatch(maxCount, room(maxBatchBytes));
+    const batch = queue.takeBatch(maxCount, room(maxBatchBytes), options.shared ? clock.now() + options.leaseMs : undefined);
     const { body, bytes } = envelope(batch);
     report.sent(batch, bytes);
     inFlight++;
@@ -157,7 +184,16 @@ export function createDelivery(options: DeliveryOptions): Delivery {
 
   const drain = async () => {
     await options.ready;
-    while (!stopped && queue.waiting && options.isOnline() && clock.now() >= retryAt) {
+    if (options.shared) await queue.refresh().catch(() => {});
+    if (!options.sender.held) {
+      // Not the sender: what this tab queued is in the store; the sender is told to send it.
+      await queue.persisted();
+      if (queue.waiting) {
+        options.sender.nudge();
+        arm(options.flushInterval);
+      }
+    }
+    while (options.sender.held && !stopped && queue.waiting && options.isOnline() && clock.now() >= retryAt) {
       if (!(await sendNext())) break;
     }
     draining = undefined;
@@ -167,6 +203,9 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   const flush = (): Promise<void> => (draining ||= drain());
 
   const handOff = (pageIsGoing: boolean) => {
+    // What leaves now must not leave again when the page is destroyed.
+    if (pageIsGoing) options.deferred?.disarm();
+    if (!options.sender.held) return void queue.persisted().then(options.sender.nudge);
     // Offline or failing collector: a beacon would be lost unseen, so the store keeps the events.
     if (stopped || failures || !options.isOnline()) return;
     const via = pageIsGoing && beacon ? beacon : transport;
@@ -193,6 +232,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   return {
     schedule() {
       if (!queue.waiting) return;
+      rearm();
       if (queue.waiting < batchSize) return arm(options.flushInterval);
       if (flushQueued || draining || clock.now() < retryAt) return;
       // After the current task, so a burst of track() calls fills whole batches first.
@@ -210,8 +250,10 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     get inFlight() {
       return inFlight;
     },
+    rearm,
     stop() {
       stopped = true;
+      options.deferred?.disarm();
       clock.clearTimeout(timer);
       timerDue = Infinity;
     },

@@ -16,8 +16,14 @@ export interface Queue {
   readonly waiting: number;
   /** Adds an event; returns the events dropped to make room (the oldest waiting ones). */
   enqueue(event: HomingEvent, bytes: number): StoredEvent[];
-  /** Takes the oldest waiting events, at most `maxCount` and `maxBytes` (always at least one). */
-  takeBatch(maxCount: number, maxBytes: number): StoredEvent[];
+  /**
+   * Takes the oldest waiting events, at most `maxCount` and `maxBytes` (always at least one).
+   * With `leaseUntil`, the store marks them as in flight until then, so another tab leaves them
+   * alone unless this one dies with them.
+   */
+  takeBatch(maxCount: number, maxBytes: number, leaseUntil?: number): StoredEvent[];
+  /** The batch `takeBatch` would take, left in place. */
+  peekBatch(maxCount: number, maxBytes: number): StoredEvent[];
   /** Final answer: forgets the events and deletes them from the store. */
   remove(batch: StoredEvent[]): void;
   /** Puts the batch back in front, in its order; `countAttempt` when it was a failed attempt. */
@@ -31,6 +37,11 @@ export interface Queue {
   handOff(batch: StoredEvent[], at: number): void;
   /** Merges what earlier page loads left in the store in front of the events tracked since. */
   load(): Promise<LoadedEvents & { overflow: StoredEvent[]; handedOff: number }>;
+  /**
+   * Makes the waiting list what the store holds: events other tabs queued join in order, events
+   * other tabs delivered leave, events another tab has in flight (an unexpired lease) wait.
+   */
+  refresh(): Promise<void>;
   /** Resolves once every change made so far has reached the store. */
   persisted(): Promise<void>;
 }
@@ -50,7 +61,7 @@ export interface QueueOptions {
 
 export function createQueue({ store, maxQueueSize, now, onWriteError }: QueueOptions): Queue {
   let waiting: StoredEvent[] = [];
-  let inFlight = 0;
+  const inFlight = new Set<string>();
   // Milliseconds times 1000 keep order across page loads and tabs, with room for 1000 events per ms.
   let lastSeq = 0;
   const nextSeq = () => (lastSeq = Math.max(lastSeq + 1, now() * 1000));
@@ -82,6 +93,10 @@ export function createQueue({ store, maxQueueSize, now, onWriteError }: QueueOpt
     writing ||= writeChanges();
   };
 
+  const persisted = async () => {
+    while (writing) await writing;
+  };
+
   const markHandedOff = (batch: StoredEvent[], at: number) => {
     for (const event of batch) {
       event.handedOffAt = at;
@@ -89,8 +104,19 @@ export function createQueue({ store, maxQueueSize, now, onWriteError }: QueueOpt
     }
   };
 
+  const batchLength = (maxCount: number, maxBytes: number) => {
+    let count = 0;
+    let bytes = 0;
+    while (count < waiting.length && count < maxCount) {
+      bytes += waiting[count]!.bytes;
+      if (count > 0 && bytes > maxBytes) break;
+      count++;
+    }
+    return count;
+  };
+
   const dropOverflow = (): StoredEvent[] => {
-    const excess = waiting.length + inFlight - maxQueueSize;
+    const excess = waiting.length + inFlight.size - maxQueueSize;
     if (excess <= 0) return [];
     const dropped = waiting.splice(0, excess);
     for (const event of dropped) change(event.id, null);
@@ -99,7 +125,7 @@ export function createQueue({ store, maxQueueSize, now, onWriteError }: QueueOpt
 
   return {
     get size() {
-      return waiting.length + inFlight;
+      return waiting.length + inFlight.size;
     },
     get waiting() {
       return waiting.length;
@@ -110,26 +136,30 @@ export function createQueue({ store, maxQueueSize, now, onWriteError }: QueueOpt
       change(stored.id, stored);
       return dropOverflow();
     },
-    takeBatch(maxCount, maxBytes) {
-      let count = 0;
-      let bytes = 0;
-      while (count < waiting.length && count < maxCount) {
-        bytes += waiting[count]!.bytes;
-        if (count > 0 && bytes > maxBytes) break;
-        count++;
+    takeBatch(maxCount, maxBytes, leaseUntil) {
+      const batch = waiting.splice(0, batchLength(maxCount, maxBytes));
+      for (const event of batch) {
+        inFlight.add(event.id);
+        if (leaseUntil) {
+          event.leaseUntil = leaseUntil;
+          change(event.id, event);
+        }
       }
-      inFlight += count;
-      return waiting.splice(0, count);
+      return batch;
     },
+    peekBatch: (maxCount, maxBytes) => waiting.slice(0, batchLength(maxCount, maxBytes)),
     remove(batch) {
-      inFlight -= batch.length;
-      for (const event of batch) change(event.id, null);
+      for (const event of batch) {
+        inFlight.delete(event.id);
+        change(event.id, null);
+      }
     },
     requeueFront(batch, countAttempt) {
-      inFlight -= batch.length;
       for (const event of batch) {
+        inFlight.delete(event.id);
         if (countAttempt) event.attempts++;
         delete event.handedOffAt;
+        delete event.leaseUntil;
         change(event.id, event);
       }
       // In front, as a rule; but when several batches were in flight (a page hiding mid-request),
@@ -138,7 +168,7 @@ export function createQueue({ store, maxQueueSize, now, onWriteError }: QueueOpt
     },
     markHandedOff,
     handOff(batch, at) {
-      inFlight -= batch.length;
+      for (const event of batch) inFlight.delete(event.id);
       markHandedOff(batch, at);
     },
     async load() {
@@ -158,9 +188,21 @@ export function createQueue({ store, maxQueueSize, now, onWriteError }: QueueOpt
       waiting = earlier.concat(waiting);
       return { ...loaded, handedOff, overflow: dropOverflow() };
     },
-    async persisted() {
-      while (writing) await writing;
+    async refresh() {
+      await persisted();
+      const before = new Set(waiting.map((event) => event.id));
+      const { events } = await store.load();
+      const at = now();
+      const stored = events.filter(
+        (event) => !event.handedOffAt && !inFlight.has(event.id) && !changes.has(event.id) && !((event.leaseUntil ?? 0) > at),
+      );
+      const storedIds = new Set(stored.map((event) => event.id));
+      // Tracked while the store was read, or not written yet: still only here.
+      const onlyHere = waiting.filter((event) => !storedIds.has(event.id) && (!before.has(event.id) || changes.has(event.id)));
+      for (const event of stored) lastSeq = Math.max(lastSeq, event.seq);
+      waiting = mergeBySeq(stored, onlyHere);
     },
+    persisted,
   };
 }
 

@@ -13,6 +13,7 @@ import { createIdentityStore } from './identity';
 import { resolveOptions, type ResolvedOptions, type TrackerOptions } from './options';
 import { isOnline, onPageLifecycle } from './page-lifecycle';
 import { createQueue } from './queue';
+import { createSenderLock, type SenderLock } from './sender-lock';
 import { errorMessage } from './sanitize';
 import { createAutoStore, type EventStore, type StoreKind, type StoredEvent } from './store/event-store';
 import { createIndexedDbStore } from './store/indexeddb';
@@ -20,6 +21,7 @@ import { createLocalStorageStore } from './store/local-storage';
 import { createMemoryStore } from './store/memory';
 import { createBeaconTransport } from './transport/beacon';
 import { createFetchTransport } from './transport/fetch';
+import { createDeferredRequest } from './transport/fetch-later';
 import { createKeepaliveBudget, type KeepaliveBudget } from './transport/keepalive-budget';
 import type { Transport } from './transport/transport';
 
@@ -77,6 +79,8 @@ const DROP_CODES: Record<DropReason, ErrorCode> = {
   invalid: 'invalid_event',
   tooLarge: 'event_too_large',
 };
+/** A batch in flight stays leased to its tab this long past the request timeout. */
+const LEASE_MARGIN_MS = 5_000;
 /** Consecutive failures after which the tracker calls itself failing rather than degraded. */
 const FAILING_AFTER = 3;
 /** Room for the envelope when a single event must fit in one request. */
@@ -153,16 +157,27 @@ export function createTracker(input: TrackerOptions): Tracker {
     },
   );
 
+  // Tabs share IndexedDB and localStorage: only the lock holder sends from them.
+  const shared = !disabled && (options.store === 'auto' || options.store === 'indexeddb' || options.store === 'localstorage');
+  const sendSoon = () => queueMicrotask(() => void flush());
+  const sender: SenderLock = shared
+    ? createSenderLock(`${options.storageKey}:sender`, clock, { acquired: sendSoon, nudged: () => sender.held && sendSoon() })
+    : { held: true, nudge() {}, release() {}, resume() {} };
+
   const budget = createKeepaliveBudget();
   const delivery = createDelivery({
     // batchSize, maxBatchBytes, maxAttempts, flushInterval, writeKey and random, as resolved.
     ...options,
     ...chooseTransports(options, budget, clock.now),
+    deferred: typeof options.transport === 'object' ? undefined : createDeferredRequest(options.endpoint),
     queue,
     budget,
     clock,
     isOnline,
     ready,
+    sender,
+    shared,
+    leaseMs: options.timeout + LEASE_MARGIN_MS,
     report: {
       sent(batch, bytes) {
         counts.requests++;
@@ -236,8 +251,16 @@ export function createTracker(input: TrackerOptions): Tracker {
 
   const unsubscribe = onPageLifecycle({
     hidden: () => delivery.handOff(false),
-    pagehide: () => delivery.handOff(true),
-    resume: () => void flush(),
+    pagehide() {
+      delivery.handOff(true);
+      // A page holding a lock cannot enter the back/forward cache; another tab takes over meanwhile.
+      sender.release();
+    },
+    resume() {
+      sender.resume();
+      delivery.rearm();
+      void flush();
+    },
     online: () => void flush(),
     beforeExit: () => {
       if (queue.waiting && !delivery.failures) void flush();
@@ -260,6 +283,7 @@ export function createTracker(input: TrackerOptions): Tracker {
       unsubscribe();
       await flush();
       delivery.stop();
+      sender.release();
       await queue.persisted();
     },
     stats,

@@ -19,6 +19,8 @@ export interface StoredEvent {
   attempts: number;
   /** When the batch holding it was handed to the browser (beacon/keepalive) as the page was going away. */
   handedOffAt?: number;
+  /** Until when the tab sending it has it in flight; after that, another tab may send it. */
+  leaseUntil?: number;
 }
 
 export interface StoreChanges {
