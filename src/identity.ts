@@ -5,6 +5,7 @@
  */
 import { uuidV4, type RandomBytes } from './id';
 import type { Identity } from './event';
+import { usableLocalStorage } from './store/local-storage';
 
 /** Sessions end after 30 minutes without events, as in most analytics tools. */
 export const SESSION_TIMEOUT_MS = 30 * 60_000;
@@ -80,15 +81,6 @@ function parseSession(text: string | undefined): Session | undefined {
     const session = text ? JSON.parse(text) : undefined;
     return typeof session?.id === 'string' && typeof session.lastSeen === 'number' ? session : undefined;
   } catch {
-    return undefined;
-  }
-}
-
-function usableLocalStorage(): Storage | undefined {
-  try {
-    return globalThis.localStorage ?? undefined;
-  } catch {
-    // Reading `localStorage` itself throws where the page's storage is blocked.
     return undefined;
   }
 }

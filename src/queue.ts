@@ -8,6 +8,7 @@
  */
 import type { HomingEvent } from './event';
 import type { EventStore, LoadedEvents, StoredEvent } from './store/event-store';
+import type { HandOffLog } from './store/hand-off-log';
 
 export interface Queue {
   /** Events held: waiting plus in flight. */
@@ -57,9 +58,11 @@ export interface QueueOptions {
   maxQueueSize: number;
   now: () => number;
   onWriteError: (error: unknown) => void;
+  /** Where hand-offs are noted synchronously, for a page that dies before its store write commits. */
+  handOffLog?: HandOffLog;
 }
 
-export function createQueue({ store, maxQueueSize, now, onWriteError }: QueueOptions): Queue {
+export function createQueue({ store, maxQueueSize, now, onWriteError, handOffLog }: QueueOptions): Queue {
   let waiting: StoredEvent[] = [];
   const inFlight = new Set<string>();
   // Milliseconds times 1000 keep order across page loads and tabs, with room for 1000 events per ms.
@@ -169,15 +172,17 @@ export function createQueue({ store, maxQueueSize, now, onWriteError }: QueueOpt
     markHandedOff,
     handOff(batch, at) {
       for (const event of batch) inFlight.delete(event.id);
+      handOffLog?.note(batch.map((event) => event.id));
       markHandedOff(batch, at);
     },
     async load() {
       const loaded = await store.load();
+      const noted = handOffLog?.take();
       const known = new Set(waiting.map((event) => event.id));
       let handedOff = 0;
       const earlier: StoredEvent[] = [];
       for (const event of loaded.events) {
-        if (event.handedOffAt) {
+        if (event.handedOffAt || noted?.has(event.id)) {
           handedOff++;
           change(event.id, null);
         } else if (!known.has(event.id)) {

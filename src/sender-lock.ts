@@ -9,6 +9,7 @@
  * Tabs also nudge the sender over a BroadcastChannel when they queued events for it to send.
  */
 import type { Clock } from './clock';
+import { usableLocalStorage } from './store/local-storage';
 
 export interface SenderLock {
   /** Whether this tab is the sender now. */
@@ -68,7 +69,7 @@ export function createSenderLock(name: string, clock: Clock, on: SenderLockEvent
     };
   }
 
-  const storage = localStorageOrUndefined();
+  const storage = usableLocalStorage();
   if (!storage) return { held: true, nudge, release() {}, resume() {} };
   return createLeaseLock(storage, name, clock, on, nudge);
 }
@@ -110,12 +111,4 @@ function createLeaseLock(storage: Storage, name: string, clock: Clock, on: Sende
       renew();
     },
   };
-}
-
-function localStorageOrUndefined(): Storage | undefined {
-  try {
-    return globalThis.localStorage ?? undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -16,6 +16,7 @@ import { createQueue } from './queue';
 import { createSenderLock, type SenderLock } from './sender-lock';
 import { errorMessage } from './sanitize';
 import { createAutoStore, type EventStore, type StoreKind, type StoredEvent } from './store/event-store';
+import { createHandOffLog } from './store/hand-off-log';
 import { createIndexedDbStore } from './store/indexeddb';
 import { createLocalStorageStore } from './store/local-storage';
 import { createMemoryStore } from './store/memory';
@@ -117,6 +118,8 @@ export function createTracker(input: TrackerOptions): Tracker {
   let storeFellBack = false;
   let closed = false;
 
+  // Tabs share IndexedDB and localStorage: only the lock holder sends from them.
+  const shared = !disabled && (options.store === 'auto' || options.store === 'indexeddb' || options.store === 'localstorage');
   const store = chooseStore(options, (from, to, cause) => {
     storeFellBack = true;
     fail('store_fallback', `the ${from} store failed (${errorMessage(cause)}); using ${to}`, cause);
@@ -124,6 +127,7 @@ export function createTracker(input: TrackerOptions): Tracker {
   const reportedWriteErrors = new Set<string>();
   const queue = createQueue({
     store,
+    handOffLog: shared ? createHandOffLog(options.storageKey) : undefined,
     maxQueueSize: options.maxQueueSize,
     now: clock.now,
     onWriteError: (error) => {
@@ -157,8 +161,6 @@ export function createTracker(input: TrackerOptions): Tracker {
     },
   );
 
-  // Tabs share IndexedDB and localStorage: only the lock holder sends from them.
-  const shared = !disabled && (options.store === 'auto' || options.store === 'indexeddb' || options.store === 'localstorage');
   const sendSoon = () => queueMicrotask(() => void flush());
   const sender: SenderLock = shared
     ? createSenderLock(`${options.storageKey}:sender`, clock, { acquired: sendSoon, nudged: () => sender.held && sendSoon() })

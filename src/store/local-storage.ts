@@ -49,3 +49,12 @@ export function createLocalStorageStore(name: string): EventStore {
     },
   };
 }
+
+/** localStorage, or undefined where there is none or where merely reading it throws (blocked storage). */
+export function usableLocalStorage(): Storage | undefined {
+  try {
+    return globalThis.localStorage ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
