@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'store_error'
   | 'store_corrupt'
   | 'shut_down'
+  | 'plugin_error'
   | 'internal';
 
 export interface HomingError extends Error {

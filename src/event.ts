@@ -22,6 +22,8 @@ export interface EventContext {
   locale?: string;
   timezone?: string;
   sessionId?: string;
+  /** The page URL's utm_ parameters, when the utm plugin is on. */
+  campaign?: Record<string, string>;
 }
 
 export interface HomingEvent {

@@ -25,7 +25,7 @@ interface Session {
   lastSeen: number;
 }
 
-export function createIdentityStore(storageKey: string, random: RandomBytes): IdentityStore {
+export function createIdentityStore(storageKey: string, random: RandomBytes, sessionTimeout = SESSION_TIMEOUT_MS): IdentityStore {
   const storage = usableLocalStorage();
   const read = (key: string) => {
     try {
@@ -52,12 +52,14 @@ export function createIdentityStore(storageKey: string, random: RandomBytes): Id
     current(now) {
       // Made with the first event after creation or reset(), so a tracker that never tracks writes nothing.
       if (!anonymousId) write('anonymousId', (anonymousId = uuidV4(random)));
-      if (!session || now - session.lastSeen > SESSION_TIMEOUT_MS) {
+      // Another tab may have kept the session alive meanwhile: sessions are shared by all tabs.
+      if (!session || now - session.lastSeen > sessionTimeout) session = parseSession(read('session'));
+      if (!session || now - session.lastSeen > sessionTimeout) {
         // Never seen yet: it is stamped and written just below.
         session = { id: uuidV4(random), lastSeen: -Infinity };
         identity = undefined;
       }
-      if (now - session.lastSeen > SESSION_TOUCH_INTERVAL_MS) {
+      if (now - session.lastSeen > Math.min(SESSION_TOUCH_INTERVAL_MS, sessionTimeout / 2)) {
         session.lastSeen = now;
         write('session', JSON.stringify(session));
       }

@@ -1,5 +1,7 @@
 export { createTracker } from './tracker';
-export type { Tracker, TrackerStats, TrackerEvents, Health } from './tracker';
+export type { Tracker, TrackerStats, TrackerEvents, Health, EventMap } from './tracker';
+export { utmPlugin } from './plugins';
+export type { Plugin } from './plugins';
 export type { TrackerOptions, StoreOption, TransportOption } from './options';
 export type { HomingEvent, EventContext, PageContext, EventType } from './event';
 export type { JsonValue, JsonObject } from './sanitize';

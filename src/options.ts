@@ -3,6 +3,9 @@
  * never throws: it is replaced by the default and described, naming the option.
  */
 import type { Clock } from './clock';
+import type { HomingEvent } from './event';
+import { SESSION_TIMEOUT_MS } from './identity';
+import type { Plugin } from './plugins';
 import { errorMessage, show } from './sanitize';
 import { DEFAULT_MAX_ATTEMPTS } from './retry';
 import type { EventStore } from './store/event-store';
@@ -49,10 +52,21 @@ export interface TrackerOptions {
    * the collector must accept gzip.
    */
   compress?: boolean;
+  /** Run on every event, in order, to enrich, redact or drop it (return null). Default none. */
+  plugins?: Plugin[];
+  /** Runs after the plugins: returns the event to queue, or null to drop it. Default none. */
+  beforeSend?: (event: HomingEvent) => HomingEvent | null | undefined | void;
+  /** Share of anonymous users whose events are kept, from 0 to 1, decided per user. Default 1. */
+  sampleRate?: number;
+  /** Treat a browser's Global Privacy Control signal as an opt-out (until optIn()). Default false. */
+  honorGlobalPrivacyControl?: boolean;
+  /** Milliseconds without events after which a new session starts. Default 1,800,000 (30 minutes). */
+  sessionTimeout?: number;
 }
 
-export interface ResolvedOptions extends Required<Omit<TrackerOptions, 'writeKey' | 'fetch' | 'clock' | 'random'>> {
+export interface ResolvedOptions extends Required<Omit<TrackerOptions, 'writeKey' | 'fetch' | 'clock' | 'random' | 'beforeSend'>> {
   writeKey?: string;
+  beforeSend?: TrackerOptions['beforeSend'];
   /** Undefined: Math.random, read when it is needed. */
   random?: () => number;
   fetch?: typeof fetch;
@@ -72,6 +86,10 @@ export const DEFAULTS = {
   transport: 'auto',
   debug: false,
   compress: false,
+  plugins: [],
+  sampleRate: 1,
+  honorGlobalPrivacyControl: false,
+  sessionTimeout: SESSION_TIMEOUT_MS,
 } as const;
 
 /** A batch must hold at least one event of the largest size allowed. */
@@ -106,6 +124,11 @@ const RULES: Record<keyof TrackerOptions, Rule> = {
   clock: ['an object with now, setTimeout and clearTimeout functions', (value) => hasMethods(value, ['now', 'setTimeout', 'clearTimeout']), 'using the system clock'],
   random: ['a function', isFunction, 'using Math.random'],
   debug: ['true or false', (value) => typeof value === 'boolean'],
+  plugins: ['an array of plugins ({ name, enrich })', (value) => Array.isArray(value) && value.every((plugin) => isFunction(plugin?.enrich)), 'using none'],
+  beforeSend: ['a function', isFunction, 'using none'],
+  sampleRate: ['a number from 0 to 1', (value) => typeof value === 'number' && value >= 0 && value <= 1],
+  honorGlobalPrivacyControl: ['true or false', (value) => typeof value === 'boolean'],
+  sessionTimeout: integer(60_000, 86_400_000),
   compress: ['true or false', (value) => typeof value === 'boolean'],
 };
 

@@ -38,6 +38,8 @@ export interface Queue {
   handOff(batch: StoredEvent[], at: number): void;
   /** Merges what earlier page loads left in the store in front of the events tracked since. */
   load(): Promise<LoadedEvents & { overflow: StoredEvent[]; handedOff: number }>;
+  /** Forgets every waiting event and deletes it from the store (opt-out). */
+  clear(): void;
   /**
    * Makes the waiting list what the store holds: events other tabs queued join in order, events
    * other tabs delivered leave, events another tab has in flight (an unexpired lease) wait.
@@ -149,6 +151,9 @@ export function createQueue({ store, maxQueueSize, now, onWriteError, handOffLog
         }
       }
       return batch;
+    },
+    clear() {
+      for (const event of waiting.splice(0)) change(event.id, null);
     },
     peekBatch: (maxCount, maxBytes) => waiting.slice(0, batchLength(maxCount, maxBytes)),
     remove(batch) {

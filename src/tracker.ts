@@ -13,6 +13,9 @@ import { createIdentityStore } from './identity';
 import { resolveOptions, type ResolvedOptions, type TrackerOptions } from './options';
 import { isOnline, onPageLifecycle } from './page-lifecycle';
 import { createQueue } from './queue';
+import { createConsent } from './consent';
+import { runPlugins, type Plugin } from './plugins';
+import { isSampledIn } from './sampling';
 import { createSenderLock, type SenderLock } from './sender-lock';
 import { errorMessage } from './sanitize';
 import { createAutoStore, type EventStore, type StoreKind, type StoredEvent } from './store/event-store';
@@ -43,14 +46,20 @@ export interface TrackerStats {
   droppedBy: Record<DropReason, number>;
   /** Requests made. */
   requests: number;
-  /** Request body bytes sent. */
+  /** Request body bytes sent, before compression. */
   bytesSent: number;
+  /** Events left out by sampling (`sampleRate`). */
+  sampledOut: number;
+  /** Events dropped on purpose by a plugin or `beforeSend`. */
+  filtered: number;
   store: StoreKind;
   /** degraded: retrying, or the store fell back; failing: several failures in a row, or only memory is left. */
   health: Health;
 }
 
 export interface TrackerEvents {
+  /** Every event as it is tracked, after the plugins, whether sampled in or not: a live tap. */
+  track: HomingEvent;
   queued: HomingEvent;
   delivered: { events: HomingEvent[] };
   dropped: { reason: DropReason; events: HomingEvent[]; message: string };
@@ -58,12 +67,22 @@ export interface TrackerEvents {
   error: HomingError;
 }
 
-export interface Tracker {
-  track(event: string, properties?: Record<string, unknown>): void;
+/** Event names mapped to their properties' types, for `createTracker<Events>()`. */
+export type EventMap = Record<string, Record<string, unknown>>;
+
+/** The properties argument: optional where every property is. */
+type PropertiesArgument<Properties> = {} extends Properties ? [properties?: Properties] : [properties: Properties];
+
+export interface Tracker<Events extends { [Name in keyof Events]: object } = EventMap> {
+  track<Name extends keyof Events & string>(event: Name, ...properties: PropertiesArgument<Events[Name]>): void;
   page(name?: string, properties?: Record<string, unknown>): void;
   identify(userId: string, traits?: Record<string, unknown>): void;
   /** Logout: forgets the user id, starts a new anonymous id and session. */
   reset(): void;
+  /** Stops tracking for this user, remembered across page loads: nothing is stored or sent, and what was queued is deleted. */
+  optOut(): void;
+  /** Tracks again after optOut() (or despite Global Privacy Control with `honorGlobalPrivacyControl`). */
+  optIn(): void;
   /** Sends what is queued now; resolves when the queue is empty or sending must wait (offline, backoff). */
   flush(): Promise<TrackerStats>;
   /** Stops timers and listeners after a last flush and once everything queued is persisted. */
@@ -80,6 +99,8 @@ const DROP_CODES: Record<DropReason, ErrorCode> = {
   invalid: 'invalid_event',
   tooLarge: 'event_too_large',
 };
+/** The user's ids, session and consent are the site's, shared by every tracker whatever its storageKey. */
+const USER_STORAGE_KEY = 'homing';
 /** A batch in flight stays leased to its tab this long past the request timeout. */
 const LEASE_MARGIN_MS = 5_000;
 /** Consecutive failures after which the tracker calls itself failing rather than degraded. */
@@ -91,7 +112,7 @@ const ENVELOPE_RESERVE_BYTES = 512;
  * Never throws. With unusable options it still returns a tracker: a disabled one, which reports
  * every call as an `invalid_option` error, keeps nothing (memory store) and sends nothing.
  */
-export function createTracker(input: TrackerOptions): Tracker {
+export function createTracker<Events extends { [Name in keyof Events]: object } = EventMap>(input: TrackerOptions): Tracker<Events> {
   const emitter = createEmitter<TrackerEvents>();
   const { options, problems } = resolveOptions(input);
   const disabled = !options.endpoint;
@@ -112,7 +133,9 @@ export function createTracker(input: TrackerOptions): Tracker {
   }
 
   const clock = options.clock ?? systemClock;
-  const counts = { received: 0, delivered: 0, retried: 0, requests: 0, bytesSent: 0 };
+  const consent = createConsent(USER_STORAGE_KEY, options.honorGlobalPrivacyControl);
+  const plugins: Plugin[] = options.beforeSend ? [...options.plugins, { name: 'beforeSend', enrich: options.beforeSend }] : options.plugins;
+  const counts = { received: 0, delivered: 0, retried: 0, requests: 0, bytesSent: 0, sampledOut: 0, filtered: 0 };
   const droppedBy: Record<DropReason, number> = { overflow: 0, rejected: 0, attempts: 0, invalid: 0, tooLarge: 0 };
   const maxEventBytes = Math.min(MAX_EVENT_BYTES, options.maxBatchBytes - ENVELOPE_RESERVE_BYTES);
   let storeFellBack = false;
@@ -175,7 +198,8 @@ export function createTracker(input: TrackerOptions): Tracker {
     queue,
     budget,
     clock,
-    isOnline,
+    // An opted-out user sends nothing, as if offline.
+    isOnline: () => !consent.optedOut && isOnline(),
     ready,
     sender,
     shared,
@@ -198,12 +222,13 @@ export function createTracker(input: TrackerOptions): Tracker {
     },
   });
 
-  const identity = createIdentityStore(options.storageKey, cryptoRandomBytes);
+  const identity = createIdentityStore(USER_STORAGE_KEY, cryptoRandomBytes, options.sessionTimeout);
   const builder = createEventBuilder(clock.now, cryptoRandomBytes);
 
   const enqueue = (input: EventInput, userId?: unknown) => {
     try {
       if (disabled) return fail('invalid_option', `${input.type}() ignored: the tracker is disabled by invalid options (see the earlier error)`);
+      if (consent.optedOut) return log('opted out', input.type);
       if (input.type === 'identify') {
         if ((typeof userId !== 'string' || !userId) && typeof userId !== 'number') {
           droppedBy.invalid++;
@@ -217,8 +242,21 @@ export function createTracker(input: TrackerOptions): Tracker {
         droppedBy.invalid++;
         return fail('invalid_event', `${input.type}() ignored: ${built.reason}`);
       }
-      const { event, repairs } = built;
-      if (repairs.length) fail('invalid_property', `${describeEvent(event)} repaired: ${repairs.join('; ')}`);
+      const { repairs } = built;
+      if (repairs.length) fail('invalid_property', `${describeEvent(built.event)} repaired: ${repairs.join('; ')}`);
+      const outcome = runPlugins(plugins, built.event, (plugin, error) =>
+        fail('plugin_error', `plugin ${plugin} threw on ${describeEvent(built.event)} (${errorMessage(error)}); skipped`, error),
+      );
+      if ('dropped' in outcome) {
+        counts.filtered++;
+        return log('filtered', { by: outcome.dropped, event: built.event });
+      }
+      const { event } = outcome;
+      emit('track', event);
+      if (!isSampledIn(event.anonymousId, options.sampleRate)) {
+        counts.sampledOut++;
+        return log('sampled out', event);
+      }
       const bytes = utf8Length(JSON.stringify(event));
       if (bytes > maxEventBytes) {
         droppedBy.tooLarge++;
@@ -272,11 +310,20 @@ export function createTracker(input: TrackerOptions): Tracker {
   void ready.then((leftovers) => (leftovers ? void delivery.flush() : delivery.schedule()));
 
   return {
-    track: (event, properties) => enqueue({ type: 'track', event, properties }),
+    track: (event, ...[properties]) => enqueue({ type: 'track', event, properties }),
     page: (name, properties) => enqueue({ type: 'page', name, properties }),
     identify: (userId, traits) => enqueue({ type: 'identify', traits }, userId),
     reset() {
       if (!disabled) identity.reset();
+    },
+    optOut() {
+      consent.optOut();
+      queue.clear();
+      delivery.rearm();
+    },
+    optIn() {
+      consent.optIn();
+      void flush();
     },
     flush,
     async shutdown() {

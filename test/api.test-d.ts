@@ -70,7 +70,9 @@ describe('createTracker', () => {
 
 describe('the tracker', () => {
   it('tracks an event by name with optional properties', () => {
-    expectTypeOf(tracker.track).toEqualTypeOf<(event: string, properties?: Record<string, unknown>) => void>();
+    tracker.track('Signed Up');
+    tracker.track('Signed Up', { plan: 'pro', seats: 3 });
+    expectTypeOf(tracker.track).parameter(0).toEqualTypeOf<string>();
     // @ts-expect-error the event name is a string
     tracker.track(42);
     // @ts-expect-error the event name is required
@@ -92,9 +94,45 @@ describe('the tracker', () => {
   });
 });
 
+describe('typed events', () => {
+  type Events = {
+    'Signed Up': { plan: 'free' | 'pro'; seats?: number };
+    'Page Scrolled': { depth?: number };
+  };
+  const typed = createTracker<Events>({ endpoint: '/collect' });
+
+  it('type-checks the properties of each event it knows', () => {
+    typed.track('Signed Up', { plan: 'pro' });
+    typed.track('Signed Up', { plan: 'free', seats: 2 });
+    typed.track('Page Scrolled');
+  });
+
+  it('rejects a wrong property, a missing one, and an unknown event', () => {
+    // @ts-expect-error plan is 'free' or 'pro'
+    typed.track('Signed Up', { plan: 'enterprise' });
+    // @ts-expect-error seats is a number
+    typed.track('Signed Up', { plan: 'pro', seats: 'two' });
+    // @ts-expect-error plan is required, so the properties are too
+    typed.track('Signed Up');
+    // @ts-expect-error no such event in the plan
+    typed.track('Signed Out', {});
+  });
+
+  it('works with an interface as the tracking plan too', () => {
+    interface Plan {
+      'Video Played': { id: string };
+    }
+    const planned = createTracker<Plan>({ endpoint: '/collect' });
+    planned.track('Video Played', { id: 'v1' });
+    // @ts-expect-error id is required
+    planned.track('Video Played', {});
+  });
+});
+
 describe('on()', () => {
   it('types each event payload', () => {
     tracker.on('queued', (event) => expectTypeOf(event).toEqualTypeOf<HomingEvent>());
+    tracker.on('track', (event) => expectTypeOf(event).toEqualTypeOf<HomingEvent>());
     tracker.on('delivered', (payload) => expectTypeOf(payload).toEqualTypeOf<{ events: HomingEvent[] }>());
     tracker.on('dropped', (payload) => expectTypeOf(payload).toEqualTypeOf<{ reason: DropReason; events: HomingEvent[]; message: string }>());
     tracker.on('retry', (payload) => expectTypeOf(payload).toEqualTypeOf<{ events: HomingEvent[]; attempt: number; delayMs: number; reason: string }>());
@@ -129,6 +167,7 @@ describe('on()', () => {
       | 'store_error'
       | 'store_corrupt'
       | 'shut_down'
+      | 'plugin_error'
       | 'internal'
     >();
   });
@@ -146,6 +185,8 @@ describe('stats()', () => {
       droppedBy: Record<DropReason, number>;
       requests: number;
       bytesSent: number;
+      sampledOut: number;
+      filtered: number;
       store: StoreKind;
       health: Health;
     }>();
