@@ -70,6 +70,8 @@ export interface Delivery {
   stop(): void;
 }
 
+/** How recent an answer from the collector must be for a hand-off to be trusted to arrive. */
+export const HANDOFF_TRUST_MS = 60_000;
 /** While the collector is failing, each probe carries one event: little to lose, little to resend. */
 const PROBE_BATCH_SIZE = 1;
 /** `{"batch":[],"sentAt":"<24 characters>","writeKey":""}` and then some. */
@@ -81,6 +83,14 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   let timer: unknown;
   let timerDue = Infinity;
   let failures = 0;
+  /** When the collector last answered (2xx or a rejection): proof that it is reachable. */
+  let lastAnswerAt = -Infinity;
+  /**
+   * A hand-off is trusted to arrive only while the collector has answered lately; otherwise it
+   * may not have left (a dead network that still says online), and the next page load sends it
+   * again: a duplicate the collector drops rather than an event lost.
+   */
+  const handOffMark = () => (clock.now() - lastAnswerAt < HANDOFF_TRUST_MS ? clock.now() : undefined);
   /** No request before this time: backoff after a failure, or the collector's Retry-After. */
   let retryAt = 0;
   /** Batch sizes forced by 413 answers: the two halves of a batch that was too large. */
@@ -133,6 +143,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       case 'delivered':
       case 'rejected':
         failures = 0;
+        lastAnswerAt = clock.now();
         queue.remove(batch);
         if (result.kind === 'delivered') report.delivered(batch);
         else report.dropped('rejected', batch, `the collector rejected the batch with HTTP ${result.status}`);
@@ -147,7 +158,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
         }
         return true;
       case 'handed-off':
-        queue.handOff(batch, clock.now());
+        queue.handOff(batch, handOffMark());
         return true;
       case 'unsent':
         queue.requeueFront(batch, false);
@@ -156,7 +167,8 @@ export function createDelivery(options: DeliveryOptions): Delivery {
         failures++;
         const exhausted = batch.filter((stored) => stored.attempts + 1 >= maxAttempts);
         const again = batch.filter((stored) => !exhausted.includes(stored));
-        const detail = result.status ? `HTTP ${result.status}` : `network error (${String(result.cause)})`;
+        // `!= null`: an opaque redirect answers status 0, which is an answer, not a network error.
+        const detail = result.status != null ? `HTTP ${result.status}` : `network error (${String(result.cause)})`;
         if (exhausted.length) {
           queue.remove(exhausted);
           report.dropped('attempts', exhausted, `gave up after ${maxAttempts} attempts; last: ${detail}`);
@@ -184,7 +196,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
 
   const drain = async () => {
     await options.ready;
-    if (options.shared) await queue.refresh().catch(() => {});
+    const leaseEnds = options.shared ? await queue.refresh().catch(() => undefined) : undefined;
     if (!options.sender.held) {
       // Not the sender: what this tab queued is in the store; the sender is told to send it.
       await queue.persisted();
@@ -198,6 +210,8 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     }
     draining = undefined;
     if (queue.waiting && clock.now() < retryAt) arm(retryAt - clock.now());
+    // Events leased by another tab wait for their lease: if that tab died, nothing else would wake us.
+    if (leaseEnds !== undefined && options.sender.held) arm(Math.max(0, leaseEnds - clock.now()));
   };
 
   const flush = (): Promise<void> => (draining ||= drain());
@@ -217,7 +231,8 @@ export function createDelivery(options: DeliveryOptions): Delivery {
         return;
       }
       report.sent(batch, bytes);
-      if (via === transport) queue.markHandedOff(batch, clock.now());
+      const mark = handOffMark();
+      if (via === transport && mark !== undefined) queue.markHandedOff(batch, mark);
       inFlight++;
       void via.send({ body, bytes, keepalive: true }).then((result) => {
         inFlight--;

@@ -8,7 +8,8 @@
  */
 import type { HomingEvent } from './event';
 import type { EventStore, LoadedEvents, StoredEvent } from './store/event-store';
-import type { HandOffLog } from './store/hand-off-log';
+import { sortBySeq } from './store/event-store';
+import type { PageExitLog } from './store/page-exit-log';
 
 export interface Queue {
   /** Events held: waiting plus in flight. */
@@ -34,8 +35,11 @@ export interface Queue {
    * the next page load does not send it again. It stays in flight here until its answer.
    */
   markHandedOff(batch: StoredEvent[], at: number): void;
-  /** The browser owns the batch now (a beacon, no answer to wait for): it leaves memory, marked. */
-  handOff(batch: StoredEvent[], at: number): void;
+  /**
+   * The browser owns the batch now (a beacon, no answer to wait for): it leaves memory. With
+   * `markedAt`, the store marks it handed off; without, the next page load sends it again.
+   */
+  handOff(batch: StoredEvent[], markedAt?: number): void;
   /** Merges what earlier page loads left in the store in front of the events tracked since. */
   load(): Promise<LoadedEvents & { overflow: StoredEvent[]; handedOff: number }>;
   /** Forgets every waiting event and deletes it from the store (opt-out). */
@@ -43,10 +47,14 @@ export interface Queue {
   /**
    * Makes the waiting list what the store holds: events other tabs queued join in order, events
    * other tabs delivered leave, events another tab has in flight (an unexpired lease) wait.
+   * Resolves with the time the first of those leases runs out, if any: the tab holding it may
+   * have died, so the sender must look again then.
    */
-  refresh(): Promise<void>;
+  refresh(): Promise<number | undefined>;
   /** Resolves once every change made so far has reached the store. */
   persisted(): Promise<void>;
+  /** Events whose latest change has not been confirmed by the store yet. */
+  unconfirmed(): StoredEvent[];
 }
 
 /**
@@ -60,11 +68,11 @@ export interface QueueOptions {
   maxQueueSize: number;
   now: () => number;
   onWriteError: (error: unknown) => void;
-  /** Where hand-offs are noted synchronously, for a page that dies before its store write commits. */
-  handOffLog?: HandOffLog;
+  /** Where hand-offs and unconfirmed writes are noted synchronously, for a page that dies before its store write commits. */
+  exitLog?: PageExitLog;
 }
 
-export function createQueue({ store, maxQueueSize, now, onWriteError, handOffLog }: QueueOptions): Queue {
+export function createQueue({ store, maxQueueSize, now, onWriteError, exitLog }: QueueOptions): Queue {
   let waiting: StoredEvent[] = [];
   const inFlight = new Set<string>();
   // Milliseconds times 1000 keep order across page loads and tabs, with room for 1000 events per ms.
@@ -73,6 +81,8 @@ export function createQueue({ store, maxQueueSize, now, onWriteError, handOffLog
 
   const changes = new Map<string, StoredEvent | null>();
   let writing: Promise<void> | undefined;
+  /** The events of the write under way: not confirmed in the store yet. */
+  let writingNow: StoredEvent[] = [];
 
   const writeChanges = async () => {
     // Yield once so every change made in the current task joins this write.
@@ -85,11 +95,13 @@ export function createQueue({ store, maxQueueSize, now, onWriteError, handOffLog
         event ? put.push(event) : remove.push(id);
         changes.delete(id);
       }
+      writingNow = put;
       try {
         await store.write({ put, remove });
       } catch (error) {
         onWriteError(error);
       }
+      writingNow = [];
     }
     writing = undefined;
   };
@@ -175,24 +187,29 @@ export function createQueue({ store, maxQueueSize, now, onWriteError, handOffLog
       waiting = mergeBySeq(batch, waiting);
     },
     markHandedOff,
-    handOff(batch, at) {
+    handOff(batch, markedAt) {
       for (const event of batch) inFlight.delete(event.id);
-      handOffLog?.note(batch.map((event) => event.id));
-      markHandedOff(batch, at);
+      if (markedAt === undefined) return;
+      exitLog?.noteHandOff(batch.map((event) => event.id));
+      markHandedOff(batch, markedAt);
     },
     async load() {
       const loaded = await store.load();
-      const noted = handOffLog?.take();
+      const exit = exitLog?.take();
       const known = new Set(waiting.map((event) => event.id));
+      const inStore = new Set(loaded.events.map((event) => event.id));
+      // Events the last page noted as it died, whose write to the store never committed.
+      const rescued = (exit?.rescued ?? []).filter((event) => !inStore.has(event.id));
       let handedOff = 0;
       const earlier: StoredEvent[] = [];
-      for (const event of loaded.events) {
-        if (event.handedOffAt || noted?.has(event.id)) {
+      for (const event of sortBySeq(loaded.events.concat(rescued))) {
+        if (event.handedOffAt || exit?.handedOff.has(event.id)) {
           handedOff++;
           change(event.id, null);
         } else if (!known.has(event.id)) {
           earlier.push(event);
           lastSeq = Math.max(lastSeq, event.seq);
+          if (!inStore.has(event.id)) change(event.id, event);
         }
       }
       waiting = earlier.concat(waiting);
@@ -203,16 +220,26 @@ export function createQueue({ store, maxQueueSize, now, onWriteError, handOffLog
       const before = new Set(waiting.map((event) => event.id));
       const { events } = await store.load();
       const at = now();
-      const stored = events.filter(
-        (event) => !event.handedOffAt && !inFlight.has(event.id) && !changes.has(event.id) && !((event.leaseUntil ?? 0) > at),
-      );
+      let leaseEnds: number | undefined;
+      const stored = events.filter((event) => {
+        if (event.handedOffAt || inFlight.has(event.id) || changes.has(event.id)) return false;
+        const leased = (event.leaseUntil ?? 0) > at;
+        if (leased) leaseEnds = Math.min(leaseEnds ?? Infinity, event.leaseUntil!);
+        return !leased;
+      });
       const storedIds = new Set(stored.map((event) => event.id));
       // Tracked while the store was read, or not written yet: still only here.
       const onlyHere = waiting.filter((event) => !storedIds.has(event.id) && (!before.has(event.id) || changes.has(event.id)));
       for (const event of stored) lastSeq = Math.max(lastSeq, event.seq);
       waiting = mergeBySeq(stored, onlyHere);
+      return leaseEnds;
     },
     persisted,
+    unconfirmed() {
+      const latest = new Map(writingNow.map((event) => [event.id, event]));
+      for (const [id, event] of changes) event ? latest.set(id, event) : latest.delete(id);
+      return [...latest.values()];
+    },
   };
 }
 

@@ -77,7 +77,8 @@ export function sanitizeProperties(input: unknown, path: string): Sanitized {
     }
     if (object instanceof Map) return visit(Object.fromEntries(Array.from(object, ([key, item]) => [String(key), item])), at, depth);
     const toJSON = (object as { toJSON?: unknown }).toJSON;
-    if (typeof toJSON === 'function') return visit(toJSON.call(object), at, depth);
+    // One level deeper: a toJSON returning a fresh object with a toJSON would otherwise never hit MAX_DEPTH.
+    if (typeof toJSON === 'function') return visit(toJSON.call(object), at, depth + 1);
     const out: JsonObject = {};
     for (const key of Object.keys(object)) {
       let item: unknown;
@@ -88,6 +89,10 @@ export function sanitizeProperties(input: unknown, path: string): Sanitized {
         continue;
       }
       setKey(out, key, visit(item, `${at}.${key}`, depth + 1));
+    }
+    // JSON has no symbol keys: say so, rather than lose the value silently.
+    for (const symbol of Object.getOwnPropertySymbols(object)) {
+      if (Object.prototype.propertyIsEnumerable.call(object, symbol)) repair(`${at}[${String(symbol)}]`, 'symbol key dropped');
     }
     return out;
   };

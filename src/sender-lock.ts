@@ -37,6 +37,8 @@ export function createSenderLock(name: string, clock: Clock, on: SenderLockEvent
   const locks = (globalThis.navigator as Navigator | undefined)?.locks;
   const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(name) : undefined;
   if (channel) channel.onmessage = () => on.nudged();
+  // In Node a channel with a listener keeps the process alive for good; nudges must not.
+  (channel as { unref?: () => void } | undefined)?.unref?.();
   const nudge = () => channel?.postMessage(0);
 
   if (typeof locks?.request === 'function') {
@@ -82,7 +84,8 @@ function createLeaseLock(storage: Storage, name: string, clock: Clock, on: Sende
     const now = clock.now();
     try {
       const [owner, until] = (storage.getItem(name) || ':0').split(':');
-      const free = owner === me || Number(until) < now;
+      // An unreadable lease (`until` not a number) is as good as expired, not held forever.
+      const free = owner === me || !(Number(until) >= now);
       if (free) storage.setItem(name, `${me}:${now + LEASE_MS}`);
       if (free && !held) {
         held = true;
@@ -103,7 +106,11 @@ function createLeaseLock(storage: Storage, name: string, clock: Clock, on: Sende
     nudge,
     release() {
       clock.clearTimeout(timer);
-      if (held) storage.removeItem(name);
+      try {
+        if (held) storage.removeItem(name);
+      } catch {
+        // Storage that throws holds no lease to free.
+      }
       held = false;
     },
     resume() {

@@ -19,7 +19,7 @@ import { isSampledIn } from './sampling';
 import { createSenderLock, type SenderLock } from './sender-lock';
 import { errorMessage } from './sanitize';
 import { createAutoStore, type EventStore, type StoreKind, type StoredEvent } from './store/event-store';
-import { createHandOffLog } from './store/hand-off-log';
+import { createPageExitLog } from './store/page-exit-log';
 import { createIndexedDbStore } from './store/indexeddb';
 import { createLocalStorageStore } from './store/local-storage';
 import { createMemoryStore } from './store/memory';
@@ -145,12 +145,14 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
   const shared = !disabled && (options.store === 'auto' || options.store === 'indexeddb' || options.store === 'localstorage');
   const store = chooseStore(options, (from, to, cause) => {
     storeFellBack = true;
-    fail('store_fallback', `the ${from} store failed (${errorMessage(cause)}); using ${to}`, cause);
+    // A store that is unusable from the start falls back while createTracker() runs: report it once on('error') can hear.
+    queueMicrotask(() => fail('store_fallback', `the ${from} store failed (${errorMessage(cause)}); using ${to}`, cause));
   });
   const reportedWriteErrors = new Set<string>();
+  const exitLog = shared ? createPageExitLog(options.storageKey) : undefined;
   const queue = createQueue({
     store,
-    handOffLog: shared ? createHandOffLog(options.storageKey) : undefined,
+    exitLog,
     maxQueueSize: options.maxQueueSize,
     now: clock.now,
     onWriteError: (error) => {
@@ -293,10 +295,12 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
     hidden: () => delivery.handOff(false),
     pagehide() {
       delivery.handOff(true);
+      exitLog?.rescue(queue.unconfirmed());
       // A page holding a lock cannot enter the back/forward cache; another tab takes over meanwhile.
       sender.release();
     },
     resume() {
+      exitLog?.forgetRescue();
       sender.resume();
       delivery.rearm();
       void flush();

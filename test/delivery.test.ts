@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SendResult } from '../src/transport/transport';
 import { createMemoryStore } from '../src/store/memory';
 import { stubDocument, stubNavigator, stubWindowEvents } from './support/browser-stubs';
-import { answersInTurn, neverAnswers, type Answer } from './support/recording-transport';
+import { answersInTurn, DELIVERED, neverAnswers, type Answer } from './support/recording-transport';
+import { HANDOFF_TRUST_MS } from '../src/delivery';
 import { elapse, settle, useFakeTime } from './support/time';
 import { numbered, shutDownTestTrackers, startTestTracker, trackNumbered } from './support/tracker-harness';
 
@@ -346,10 +347,15 @@ describe('when the page hides', () => {
     expect(tracker.stats()).toMatchObject({ delivered: 3, queued: 0 });
   });
 
-  it('does not send again, on the next page load, what it handed off as the page went away', async () => {
+  /** The collector answers the first request, then never again: the page hides with events in flight. */
+  const answersOnceThenHangs: Answer = (request, index) => (index === 0 ? DELIVERED : neverAnswers(request, index));
+
+  it('does not send again, on the next page load, what it handed off while the collector was answering', async () => {
     const page = stubDocument();
     const store = createMemoryStore();
-    const first = await startTestTracker({ store, batchSize: 10, answer: neverAnswers });
+    const first = await startTestTracker({ store, batchSize: 10, answer: answersOnceThenHangs });
+    first.tracker.track('e0');
+    await first.tracker.flush();
     trackNumbered(first.tracker, 1, 3);
     page.hide();
     await settle();
@@ -357,9 +363,27 @@ describe('when the page hides', () => {
     const second = await startTestTracker({ store });
     await second.tracker.flush();
 
-    expect(first.batches()).toEqual([numbered(1, 3)]);
+    expect(first.batches()).toEqual([['e0'], numbered(1, 3)]);
     expect(second.requests).toEqual([]);
     expect((await store.load()).events).toEqual([]);
+  });
+
+  it('sends a hand-off again on the next page load when the collector had not answered in the last minute', async () => {
+    const page = stubDocument();
+    const store = createMemoryStore();
+    const first = await startTestTracker({ store, batchSize: 10, answer: answersOnceThenHangs });
+    first.tracker.track('e0');
+    await first.tracker.flush();
+    await elapse(HANDOFF_TRUST_MS);
+    trackNumbered(first.tracker, 1, 3);
+    page.hide();
+    await settle();
+
+    const second = await startTestTracker({ store });
+    await second.tracker.flush();
+
+    expect(first.batches()).toEqual([['e0'], numbered(1, 3)]);
+    expect(second.batches()).toEqual([numbered(1, 3)]);
   });
 
   it('keeps the events in the store instead of handing them off while the collector is failing', async () => {

@@ -83,6 +83,15 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   });
 }
 
+/** What a store factory throws where the runtime has the storage but it refuses to work (blocked, private mode, full). */
+export interface UnusableStoreError extends Error {
+  unusable: StoreKind;
+}
+
+export function unusableStore(kind: StoreKind, cause: unknown): UnusableStoreError {
+  return Object.assign(new Error(errorMessage(cause), { cause }), { unusable: kind });
+}
+
 export interface StoreFallback {
   from: StoreKind;
   to: StoreKind;
@@ -104,13 +113,14 @@ export function createAutoStore(
   const held = new Map<string, StoredEvent>();
 
   const next = (cause: unknown): EventStore => {
-    const from = current?.kind;
+    let from = current?.kind;
     current = undefined;
     while (!current && ++index < candidates.length) {
       try {
         current = candidates[index]!();
       } catch (error) {
-        cause = error;
+        // One the runtime lacks is skipped silently; one it has but that refuses to work is a fallback to report.
+        if (!from) [from, cause] = [(error as Partial<UnusableStoreError>).unusable, error];
       }
     }
     if (!current) throw new Error(`no event store is usable: ${errorMessage(cause)}`);

@@ -1,13 +1,20 @@
 import { createStore, promisifyRequest, type UseStore } from 'idb-keyval';
 import type { EventStore, StoredEvent } from './event-store';
-import { isStoredEvent, sortBySeq } from './event-store';
+import { isStoredEvent, sortBySeq, unusableStore } from './event-store';
 
 /**
  * One record per event in homing's own IndexedDB database (never idb-keyval's shared default),
  * so a write touches only the events that changed.
  */
 export function createIndexedDbStore(name: string): EventStore {
-  if (!globalThis.indexedDB) throw new Error('IndexedDB is not available');
+  let available: boolean;
+  try {
+    available = !!globalThis.indexedDB;
+  } catch (error) {
+    // A sandboxed frame: merely reading `indexedDB` throws a SecurityError.
+    throw unusableStore('indexeddb', error);
+  }
+  if (!available) throw new Error('IndexedDB is not available');
   const db: UseStore = createStore(name, 'events');
 
   return {
@@ -19,7 +26,7 @@ export function createIndexedDbStore(name: string): EventStore {
       const events: StoredEvent[] = [];
       const invalid: IDBValidKey[] = [];
       values.forEach((value, i) => {
-        if (isStoredEvent(value) && value.id === keys[i]) events.push(value);
+        if (isStoredEvent(value) && value.id === keys[i] && isJson(value)) events.push(value);
         else invalid.push(keys[i]!);
       });
       if (invalid.length) await db('readwrite', (store) => (invalid.forEach((key) => store.delete(key)), promisifyRequest(store.transaction)));
@@ -29,8 +36,20 @@ export function createIndexedDbStore(name: string): EventStore {
       return db('readwrite', (store) => {
         for (const event of put) store.put(event, event.id);
         for (const id of remove) store.delete(id);
+        // Commit now rather than when the task ends: a page unloading meanwhile may drop it.
+        store.transaction.commit?.();
         return promisifyRequest(store.transaction);
       });
     },
   };
+}
+
+/** IndexedDB clones what JSON cannot send (cycles, BigInts): such a record would make every request that carries it throw. */
+function isJson(value: unknown): boolean {
+  try {
+    JSON.stringify(value);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,14 +1,13 @@
 import type { EventStore, StoredEvent } from './event-store';
-import { applyChanges, isStoredEvent, sortBySeq } from './event-store';
+import { applyChanges, isStoredEvent, sortBySeq, unusableStore } from './event-store';
 
 /**
  * All events under one localStorage key as a JSON array. Every write rereads the key, so
  * events another tab wrote meanwhile are kept.
  */
 export function createLocalStorageStore(name: string): EventStore {
-  const storage = globalThis.localStorage;
-  if (!storage) throw new Error('localStorage is not available');
   const key = `${name}:events`;
+  const storage = probedLocalStorage(key);
 
   const read = () => {
     const text = storage.getItem(key);
@@ -31,10 +30,6 @@ export function createLocalStorageStore(name: string): EventStore {
     else storage.removeItem(key);
   };
 
-  // Probe now: in some private modes localStorage exists but every call throws.
-  storage.setItem(`${key}:probe`, '1');
-  storage.removeItem(`${key}:probe`);
-
   return {
     kind: 'localstorage',
     async load() {
@@ -48,6 +43,20 @@ export function createLocalStorageStore(name: string): EventStore {
       save(events);
     },
   };
+}
+
+/** localStorage, probed: reading it throws where storage is blocked, and in some private modes every call does. */
+function probedLocalStorage(key: string): Storage {
+  let storage: Storage | undefined;
+  try {
+    storage = globalThis.localStorage;
+    storage?.setItem(`${key}:probe`, '1');
+    storage?.removeItem(`${key}:probe`);
+  } catch (error) {
+    throw unusableStore('localstorage', error);
+  }
+  if (!storage) throw new Error('localStorage is not available');
+  return storage;
 }
 
 /** localStorage, or undefined where there is none or where merely reading it throws (blocked storage). */

@@ -21,20 +21,32 @@ export function createFetchTransport({ endpoint, fetch, budget, timeoutMs, now, 
     async send({ body, bytes, keepalive }): Promise<SendResult> {
       if (keepalive && !budget.reserve(bytes)) return { kind: 'unsent', cause: 'keepalive budget exhausted' };
       const controller = typeof AbortController === 'function' ? new AbortController() : undefined;
-      const timer = controller && setTimeout(() => controller.abort(), timeoutMs);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      // Raced, not only aborted: a fetch that ignores its signal (a polyfill, a stuck runtime) must not hold the queue forever.
+      const timedOut = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => {
+          controller?.abort();
+          reject(controller?.signal.reason ?? new Error(`no answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+      });
+      // Handled here too: it may time out before the race below is set up (a slow gzip).
+      timedOut.catch(() => {});
       try {
         const headers: Record<string, string> = { 'Content-Type': 'application/json' };
         // A keepalive request starts at once: the page may be gone after this task.
         const payload = gzip && !keepalive ? await gzipped(body) : body;
         if (payload !== body) headers['Content-Encoding'] = 'gzip';
-        const response = await fetch(endpoint, {
-          method: 'POST',
-          body: payload,
-          headers,
-          keepalive,
-          credentials: 'omit',
-          signal: controller?.signal,
-        });
+        const response = await Promise.race([
+          fetch(endpoint, {
+            method: 'POST',
+            body: payload,
+            headers,
+            keepalive,
+            credentials: 'omit',
+            signal: controller?.signal,
+          }),
+          timedOut,
+        ]);
         // The body is not needed; cancelling it frees the connection.
         response.body?.cancel().catch(() => {});
         const verdict = classify(response.status);
