@@ -9,9 +9,10 @@
  *   const collector = createCollector({ file: 'events.ndjson' });
  *   http.createServer((req, res) => collector.handle(req, res) || notFound(res)).listen(8080);
  */
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
 import { batchSchema, MAX_BATCH_REQUEST_BYTES, MAX_EVENT_BYTES } from '../dist/schema.mjs';
+import { MAX_JSON_DEPTH, parseJson, readBody } from './request-body.mjs';
 
 /** @typedef {'ok' | '503' | '429' | 'slow' | 'refuse'} CollectorMode */
 
@@ -30,6 +31,21 @@ const MAX_CONTROL_BODY_BYTES = 4096;
 const MAX_REPORTED_ISSUES = 20;
 /** Lets a preflighted sender skip the OPTIONS round trip for a day. */
 const PREFLIGHT_MAX_AGE_SECONDS = 86_400;
+/**
+ * Events kept as full objects for `received()`; older ones are dropped from memory but stay
+ * counted, deduped and in the NDJSON file. About 1 KiB of heap each, so about 100 MiB at most.
+ */
+export const DEFAULT_MAX_EVENTS_IN_MEMORY = 100_000;
+/**
+ * `messageId`s remembered for dedupe, oldest forgotten first: about 100 bytes each, so about
+ * 100 MiB at most. The trade-off: an event resent after this many newer unique events is
+ * counted as new again. homing retries within minutes, far inside this window.
+ */
+export const DEFAULT_MAX_REMEMBERED_IDS = 1_000_000;
+/** A live-feed reader this far behind is not reading; it is closed and reconnects to a fresh snapshot. */
+const MAX_FEED_BACKLOG_BYTES = 1024 * 1024;
+/** Any host path is fine for reading `req.url`: only the pathname is used. */
+const URL_BASE = 'http://collector.invalid';
 
 /**
  * @typedef {object} CollectorState
@@ -37,6 +53,7 @@ const PREFLIGHT_MAX_AGE_SECONDS = 86_400;
  * @property {number} retryAfter seconds sent in `Retry-After` in `429` mode
  * @property {number} delayMs how long `slow` mode holds a request
  * @property {number} unique distinct `messageId`s accepted
+ * @property {number} eventsInMemory accepted events still held as full objects (at most `maxEventsInMemory`)
  * @property {number} duplicates events received again with a `messageId` already accepted
  * @property {number} requests every `POST /v1/batch`, whatever its outcome
  * @property {number} rejected requests not answered 2xx (invalid, too large, fault modes, refused)
@@ -50,7 +67,8 @@ const PREFLIGHT_MAX_AGE_SECONDS = 86_400;
  * @property {number} requests
  * @property {number} rejected
  * @property {CollectorMode} mode
- * @property {object[]} events every accepted event, full objects, in arrival order
+ * @property {object[]} events the accepted events, full objects, in arrival order: every one, or
+ *   the latest `maxEventsInMemory` once more than that have arrived
  */
 
 /**
@@ -73,23 +91,40 @@ const PREFLIGHT_MAX_AGE_SECONDS = 86_400;
  * @param {string} [options.file] NDJSON file that each new unique event is appended to; none by default
  * @param {number} [options.maxBodyBytes] largest request body, before and after gzip, answered with
  *   413 beyond it; default 500 KiB, the batch limit Segment documents
+ * @param {number} [options.maxEventsInMemory] accepted events kept as full objects for `received()`,
+ *   the oldest dropped first; default {@link DEFAULT_MAX_EVENTS_IN_MEMORY}
+ * @param {number} [options.maxRememberedIds] `messageId`s remembered for dedupe, the oldest
+ *   forgotten first; default {@link DEFAULT_MAX_REMEMBERED_IDS}
  * @returns {Collector}
  */
-export function createCollector({ file, maxBodyBytes = MAX_BATCH_REQUEST_BYTES } = {}) {
+export function createCollector({
+  file,
+  maxBodyBytes = MAX_BATCH_REQUEST_BYTES,
+  maxEventsInMemory = DEFAULT_MAX_EVENTS_IN_MEMORY,
+  maxRememberedIds = DEFAULT_MAX_REMEMBERED_IDS,
+} = {}) {
+  for (const [name, value] of Object.entries({ maxBodyBytes, maxEventsInMemory, maxRememberedIds })) {
+    if (!(value >= 0)) throw new RangeError(`${name} must be a number >= 0, got ${value}`);
+  }
   const log = file ? createWriteStream(file, { flags: 'a' }) : undefined;
+  /** @type {Promise<unknown> | undefined} set while the file's write buffer is full */
+  let logDrained;
   /** @type {Set<import('node:http').ServerResponse>} */
   const feeds = new Set();
   let mode = /** @type {CollectorMode} */ ('ok');
   let retryAfter = DEFAULT_RETRY_AFTER_SECONDS;
   let delayMs = DEFAULT_SLOW_DELAY_MS;
+  /** @type {Set<string>} */
   let seen = new Set();
-  /** @type {object[]} */
-  let events = [];
-  let counts = { duplicates: 0, requests: 0, rejected: 0 };
+  /** @type {Ring<string>} the order `seen` was filled in, to forget its oldest */
+  let seenOrder = createRing(maxRememberedIds);
+  /** @type {Ring<object>} */
+  let events = createRing(maxEventsInMemory);
+  let counts = { unique: 0, duplicates: 0, requests: 0, rejected: 0 };
   /** @type {Record<string, number>} */
   let outcomes = {};
 
-  const totals = () => ({ unique: events.length, ...counts });
+  const totals = () => ({ ...counts });
 
   function countOutcome(outcome) {
     counts.requests += 1;
@@ -100,7 +135,14 @@ export function createCollector({ file, maxBodyBytes = MAX_BATCH_REQUEST_BYTES }
 
   function broadcast(data, eventName) {
     const frame = `${eventName ? `event: ${eventName}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
-    for (const res of feeds) res.write(frame);
+    for (const res of feeds) {
+      if (res.writableLength > MAX_FEED_BACKLOG_BYTES) {
+        feeds.delete(res);
+        res.destroy();
+      } else {
+        res.write(frame);
+      }
+    }
   }
 
   function setMode(next, options = {}) {
@@ -113,8 +155,9 @@ export function createCollector({ file, maxBodyBytes = MAX_BATCH_REQUEST_BYTES }
 
   function reset() {
     seen = new Set();
-    events = [];
-    counts = { duplicates: 0, requests: 0, rejected: 0 };
+    seenOrder = createRing(maxRememberedIds);
+    events = createRing(maxEventsInMemory);
+    counts = { unique: 0, duplicates: 0, requests: 0, rejected: 0 };
     outcomes = {};
     mode = 'ok';
     retryAfter = DEFAULT_RETRY_AFTER_SECONDS;
@@ -123,7 +166,7 @@ export function createCollector({ file, maxBodyBytes = MAX_BATCH_REQUEST_BYTES }
   }
 
   function snapshot() {
-    return { mode, ...totals(), events: events.slice(-50).map(summarize) };
+    return { mode, ...totals(), events: events.latest(50).map(summarize) };
   }
 
   /** Stores the new events of a valid batch and returns what the answer reports. */
@@ -136,12 +179,23 @@ export function createCollector({ file, maxBodyBytes = MAX_BATCH_REQUEST_BYTES }
         continue;
       }
       seen.add(event.messageId);
+      const forgotten = seenOrder.push(event.messageId);
+      if (forgotten !== undefined) seen.delete(forgotten);
       events.push(event);
       fresh.push(event);
     }
+    counts.unique += fresh.length;
     counts.duplicates += duplicates;
-    if (log && fresh.length > 0) log.write(fresh.map((event) => `${JSON.stringify(event)}\n`).join(''));
     return { accepted: fresh.length, duplicates, fresh };
+  }
+
+  /** Appends to the NDJSON file; a disk slower than the senders slows the answers rather than filling memory. */
+  async function append(fresh) {
+    if (!log || fresh.length === 0) return;
+    if (log.write(fresh.map((event) => `${JSON.stringify(event)}\n`).join(''))) return;
+    // One wait shared by every answer held back, rather than a listener each.
+    logDrained ??= once(log, 'drain').finally(() => (logDrained = undefined));
+    await logDrained;
   }
 
   async function receiveBatch(req, res) {
@@ -167,13 +221,10 @@ export function createCollector({ file, maxBodyBytes = MAX_BATCH_REQUEST_BYTES }
     if (body.kind === 'unsupportedEncoding') return reject(res, 415, { error: 'unsupported_encoding' });
     if (body.kind === 'invalidGzip') return reject(res, 400, { error: 'invalid_gzip' });
 
-    let json;
-    try {
-      json = JSON.parse(body.text);
-    } catch {
-      return reject(res, 400, { error: 'invalid_json' });
-    }
-    const parsed = batchSchema.safeParse(json);
+    const json = parseJson(body.text);
+    if (json.kind === 'invalid') return reject(res, 400, { error: 'invalid_json' });
+    if (json.kind === 'tooDeep') return reject(res, 400, { error: 'too_deep', maxDepth: MAX_JSON_DEPTH });
+    const parsed = batchSchema.safeParse(json.value);
     if (!parsed.success) {
       const issues = parsed.error.issues
         .slice(0, MAX_REPORTED_ISSUES)
@@ -189,7 +240,8 @@ export function createCollector({ file, maxBodyBytes = MAX_BATCH_REQUEST_BYTES }
     }
 
     // Store what was sent, key order and all; the schema only vouched for it.
-    const { accepted, duplicates, fresh } = accept(json.batch);
+    const { accepted, duplicates, fresh } = accept(/** @type {any} */ (json.value).batch);
+    await append(fresh);
     countOutcome(200);
     sendJson(res, 200, { ok: true, accepted, duplicates });
     broadcast({ accepted, duplicates, events: fresh.map(summarize), totals: totals() });
@@ -205,12 +257,8 @@ export function createCollector({ file, maxBodyBytes = MAX_BATCH_REQUEST_BYTES }
   async function changeMode(req, res) {
     const body = await readBody(req, MAX_CONTROL_BODY_BYTES);
     if (body.kind === 'aborted') return;
-    let request;
-    try {
-      request = body.kind === 'ok' ? JSON.parse(body.text) : undefined;
-    } catch {
-      // answered below
-    }
+    const json = body.kind === 'ok' ? parseJson(body.text) : undefined;
+    const request = json?.kind === 'ok' && typeof json.value === 'object' ? json.value : undefined;
     const { mode: next, retryAfter: seconds, delayMs: delay } = request ?? {};
     const isDuration = (value) => value === undefined || (Number.isFinite(value) && value >= 0);
     if (!COLLECTOR_MODES.includes(next) || !isDuration(seconds) || !isDuration(delay)) {
@@ -237,14 +285,15 @@ export function createCollector({ file, maxBodyBytes = MAX_BATCH_REQUEST_BYTES }
   }
 
   function handle(req, res) {
-    const { pathname } = new URL(req.url ?? '/', 'http://collector.invalid');
+    const pathname = pathnameOf(req.url);
+    if (pathname === undefined) return false;
     if (pathname !== '/v1/batch' && !pathname.startsWith('/collector/')) return false;
 
     res.setHeader('Access-Control-Allow-Origin', req.headers.origin ?? '*');
     res.setHeader('Vary', 'Origin');
     const route = `${req.method} ${pathname}`;
     const needsLoopback = route === 'POST /collector/mode' || route === 'POST /collector/reset';
-    if (needsLoopback && !isLoopback(req.socket.remoteAddress)) {
+    if (needsLoopback && !isLoopbackControlRequest(req)) {
       sendJson(res, 403, { error: 'loopback_only' });
       return true;
     }
@@ -278,7 +327,7 @@ export function createCollector({ file, maxBodyBytes = MAX_BATCH_REQUEST_BYTES }
   }
 
   function received() {
-    return { mode, ...totals(), events: events.slice() };
+    return { mode, ...totals(), events: events.latest() };
   }
 
   async function close() {
@@ -290,7 +339,7 @@ export function createCollector({ file, maxBodyBytes = MAX_BATCH_REQUEST_BYTES }
   return {
     handle,
     get state() {
-      return { mode, retryAfter, delayMs, ...totals(), outcomes: { ...outcomes } };
+      return { mode, retryAfter, delayMs, ...totals(), eventsInMemory: events.size, outcomes: { ...outcomes } };
     },
     setMode,
     reset,
@@ -316,54 +365,73 @@ export function isLoopback(address = '') {
 }
 
 /**
- * Reads a request body without ever holding more than `maxBytes`: the declared length is checked
- * first, then bytes are counted as they stream in, after gzip too when the body is compressed.
- * Past the limit it stops reading and leaves the request unread (no async iterator: leaving one
- * would destroy the socket before the 413 is written).
- * @returns {Promise<{ kind: 'ok', text: string } | { kind: 'tooLarge' | 'unsupportedEncoding' | 'invalidGzip' | 'aborted' }>}
+ * A control request must come from loopback, and not from a page on another site that the
+ * user's browser runs: a browser on this machine reaches 127.0.0.1 too. So the `Host` must name
+ * loopback (a DNS-rebound name does not), and an `Origin`, which browsers send on every POST,
+ * must be that same host.
  */
-function readBody(req, maxBytes) {
-  if (Number(req.headers['content-length']) > maxBytes) return Promise.resolve({ kind: 'tooLarge' });
-  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  if (!['identity', 'gzip', 'x-gzip'].includes(encoding)) return Promise.resolve({ kind: 'unsupportedEncoding' });
+function isLoopbackControlRequest(req) {
+  if (!isLoopback(req.socket.remoteAddress)) return false;
+  const host = urlOf(`http://${req.headers.host ?? ''}`);
+  if (!host || !(host.hostname === 'localhost' || isLoopback(host.hostname.replace(/^\[|\]$/g, '')))) return false;
+  const origin = req.headers.origin;
+  return origin === undefined || urlOf(origin)?.host === host.host;
+}
 
-  return new Promise((resolve) => {
-    const body = encoding === 'identity' ? req : req.pipe(createGunzip());
-    const chunks = [];
-    let rawBytes = 0;
-    let bodyBytes = 0;
-    let done = false;
-    const finish = (result) => {
-      if (done) return;
-      done = true;
-      req.off('data', countRaw);
-      body.off('data', collect);
-      if (result.kind !== 'ok' && body !== req) {
-        req.unpipe(body);
-        body.destroy();
+/** The `URL` a header value names, or undefined when it names none. */
+function urlOf(text) {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The path of a request target, or undefined for one no URL parser accepts (`//`, `//[`). */
+function pathnameOf(target = '/') {
+  try {
+    return new URL(target, URL_BASE).pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * @template T
+ * @typedef {{ push: (item: T) => T | undefined, latest: (count?: number) => T[], readonly size: number }} Ring
+ */
+
+/**
+ * A FIFO of at most `capacity` items: pushing onto a full one drops the oldest and returns it.
+ * @template T
+ * @param {number} capacity
+ * @returns {Ring<T>}
+ */
+function createRing(capacity) {
+  /** @type {T[]} */
+  const items = [];
+  let oldest = 0;
+  return {
+    push(item) {
+      if (items.length < capacity) {
+        items.push(item);
+        return undefined;
       }
-      if (result.kind !== 'ok') req.pause();
-      resolve(result);
-    };
-    const countRaw = (chunk) => {
-      rawBytes += chunk.length;
-      if (rawBytes > maxBytes) finish({ kind: 'tooLarge' });
-    };
-    const collect = (chunk) => {
-      bodyBytes += chunk.length;
-      if (bodyBytes > maxBytes) return finish({ kind: 'tooLarge' });
-      chunks.push(chunk);
-    };
-    if (body !== req) req.on('data', countRaw);
-    body.on('data', collect);
-    body.on('end', () => finish({ kind: 'ok', text: Buffer.concat(chunks).toString('utf8') }));
-    // Only gunzip errors reach here: pipe() does not forward the request's own errors.
-    if (body !== req) body.on('error', () => finish({ kind: 'invalidGzip' }));
-    req.on('error', () => finish({ kind: 'aborted' }));
-    req.on('close', () => {
-      if (!req.complete) finish({ kind: 'aborted' });
-    });
-  });
+      if (items.length === 0) return item;
+      const dropped = items[oldest];
+      items[oldest] = item;
+      oldest = (oldest + 1) % items.length;
+      return dropped;
+    },
+    latest(count = items.length) {
+      const length = Math.min(count, items.length);
+      const skipped = items.length - length;
+      return Array.from({ length }, (_, i) => /** @type {T} */ (items[(oldest + skipped + i) % items.length]));
+    },
+    get size() {
+      return items.length;
+    },
+  };
 }
 
 function sendJson(res, status, body) {

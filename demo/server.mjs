@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createCollector } from './collector.mjs';
+import { parseJson, readBody } from './request-body.mjs';
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
 const DIST_DIR = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -35,6 +36,23 @@ const MAX_CSP_REPORT_BYTES = 64 * 1024;
 /** Keeps a page stuck in a violation loop from growing the server's memory. */
 const MAX_CSP_REPORTS = 200;
 
+/** A browser sends its headers in one packet; a client still sending them after this is not a browser. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * The whole request, a 500 KiB batch included, must arrive within this; that is 17 KB/s, slower
+ * than a 3G phone. A client trickling a byte a second is answered 408 and closed.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** Node checks those deadlines on a timer (30 s by default); once a second keeps them near their value. */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+/** The status Node itself answers to each kind of `clientError`; any other is a 400. */
+const CLIENT_ERROR_STATUS = {
+  HPE_HEADER_OVERFLOW: 431,
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+};
+const STATUS_TEXT = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' };
+
 const CONTENT_TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -55,24 +73,65 @@ const CONTENT_TYPES = {
  * @param {number} [options.port] default 0: any free port
  * @param {string} [options.host] default `127.0.0.1`
  * @param {string} [options.file] NDJSON file for the collector; none by default
+ * @param {number} [options.maxBodyBytes] the collector's body limit; default 500 KiB
+ * @param {number} [options.maxEventsInMemory] accepted events the collector keeps as objects; default 100,000
+ * @param {number} [options.maxRememberedIds] `messageId`s the collector remembers for dedupe; default 1,000,000
+ * @param {number} [options.headersTimeoutMs] default {@link HEADERS_TIMEOUT_MS}
+ * @param {number} [options.requestTimeoutMs] default {@link REQUEST_TIMEOUT_MS}
  * @returns {Promise<{ url: string, port: number, collector: import('./collector.mjs').Collector,
  *   cspReports: object[], close: () => Promise<void> }>}
  */
-export async function startDemoServer({ port = 0, host = '127.0.0.1', file } = {}) {
-  const collector = createCollector({ file });
+export async function startDemoServer({
+  port = 0,
+  host = '127.0.0.1',
+  file,
+  maxBodyBytes,
+  maxEventsInMemory,
+  maxRememberedIds,
+  headersTimeoutMs = HEADERS_TIMEOUT_MS,
+  requestTimeoutMs = REQUEST_TIMEOUT_MS,
+} = {}) {
+  const collector = createCollector({ file, maxBodyBytes, maxEventsInMemory, maxRememberedIds });
   /** @type {object[]} */
   const cspReports = [];
+  /** The latest response on each connection, so a protocol error never writes into one under way. */
+  const lastResponse = new WeakMap();
 
-  const server = createServer((req, res) => {
+  const server = createServer(
+    {
+      requestTimeout: requestTimeoutMs,
+      // Node refuses a headers deadline later than the request's (0 turns a deadline off).
+      headersTimeout: requestTimeoutMs > 0 ? Math.min(headersTimeoutMs, requestTimeoutMs) : headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(
+        TIMEOUT_CHECK_INTERVAL_MS,
+        ...[headersTimeoutMs, requestTimeoutMs].filter((ms) => ms > 0),
+      ),
+    },
+    (req, res) => {
+      lastResponse.set(req.socket, res);
+      // A throw here would be uncaught and end the process: one odd request must not stop the server.
+      try {
+        route(req, res);
+      } catch (error) {
+        if (!res.headersSent) sendText(res, 500, 'Internal Server Error');
+        else res.destroy(/** @type {Error} */ (error));
+      }
+    },
+  );
+  server.on('clientError', (error, socket) => answerClientError(error, socket, lastResponse.get(socket)));
+
+  function route(req, res) {
     if (collector.handle(req, res)) return;
-    const { pathname } = new URL(req.url ?? '/', 'http://demo.invalid');
-    if (pathname === '/csp-report' && req.method === 'POST') return recordCspReport(req, res, cspReports);
+    const pathname = pathnameOf(req.url);
+    if (pathname === undefined) return sendText(res, 400, 'Bad Request');
     if (pathname === '/csp-reports' && req.method === 'GET') return sendJson(res, 200, cspReports);
-    serveStatic(req, res, pathname).catch(() => {
+    const answer =
+      pathname === '/csp-report' && req.method === 'POST' ? recordCspReport(req, res, cspReports) : serveStatic(req, res, pathname);
+    answer.catch(() => {
       if (!res.headersSent) sendText(res, 500, 'Internal Server Error');
       else res.destroy();
     });
-  });
+  }
 
   await new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -169,28 +228,54 @@ function sendFile(req, res, file, size, isDist) {
 }
 
 /** Accepts both report formats: Reporting API (`application/reports+json`) and legacy `report-uri`. */
-function recordCspReport(req, res, reports) {
-  const chunks = [];
-  let size = 0;
-  req.on('data', (chunk) => {
-    size += chunk.length;
-    if (size <= MAX_CSP_REPORT_BYTES) chunks.push(chunk);
-  });
-  req.on('end', () => {
-    if (size > MAX_CSP_REPORT_BYTES) return sendText(res, 413, 'Payload Too Large');
-    let body;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    } catch {
-      return sendText(res, 400, 'Bad Request');
-    }
-    const received = Array.isArray(body)
-      ? body.map((report) => ({ format: 'report-to', type: report?.type, url: report?.url, ...report?.body }))
-      : [{ format: 'report-uri', ...body?.['csp-report'] }];
-    reports.push(...received);
-    reports.splice(0, Math.max(0, reports.length - MAX_CSP_REPORTS));
-    res.writeHead(204).end();
-  });
+async function recordCspReport(req, res, reports) {
+  const read = await readBody(req, MAX_CSP_REPORT_BYTES);
+  if (read.kind === 'aborted') return;
+  if (read.kind !== 'ok') {
+    // The rest of an unread body is not worth reading; closing the connection stops it.
+    if (!req.complete) res.setHeader('Connection', 'close');
+    return sendText(res, read.kind === 'tooLarge' ? 413 : 400, read.kind === 'tooLarge' ? 'Payload Too Large' : 'Bad Request');
+  }
+  const json = parseJson(read.text);
+  if (json.kind !== 'ok') return sendText(res, 400, 'Bad Request');
+  const body = /** @type {any} */ (json.value);
+  const received = Array.isArray(body)
+    ? body.map((report) => ({ format: 'report-to', type: report?.type, url: report?.url, ...report?.body }))
+    : [{ format: 'report-uri', ...body?.['csp-report'] }];
+  // Only the newest are kept; a push(...received) of a huge array could also overflow the stack.
+  for (const report of received.slice(-MAX_CSP_REPORTS)) reports.push(report);
+  reports.splice(0, Math.max(0, reports.length - MAX_CSP_REPORTS));
+  res.writeHead(204).end();
+}
+
+/**
+ * Answers a request Node could not parse or that missed its deadline with the status Node would
+ * send, as JSON like every other answer, then closes the connection. Mirrors Node's own handler:
+ * nothing is written into a response whose headers are already out.
+ * @param {NodeJS.ErrnoException} error
+ * @param {import('node:stream').Duplex} socket
+ * @param {import('node:http').ServerResponse | undefined} response the connection's latest response
+ */
+function answerClientError(error, socket, response) {
+  const responding = response !== undefined && response.headersSent && !response.writableFinished;
+  if (error.code !== 'ECONNRESET' && socket.writable && !responding) {
+    const status = CLIENT_ERROR_STATUS[/** @type {keyof typeof CLIENT_ERROR_STATUS} */ (error.code)] ?? 400;
+    const body = JSON.stringify({ error: STATUS_TEXT[status].toLowerCase().replaceAll(' ', '_') });
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
+/** The path of a request target, or undefined for one no URL parser accepts (`//`, `//[`). */
+function pathnameOf(target = '/') {
+  try {
+    return new URL(target, 'http://demo.invalid').pathname;
+  } catch {
+    return undefined;
+  }
 }
 
 function redirect(res, location) {

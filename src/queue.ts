@@ -75,6 +75,8 @@ export interface QueueOptions {
 export function createQueue({ store, maxQueueSize, now, onWriteError, exitLog }: QueueOptions): Queue {
   let waiting: StoredEvent[] = [];
   const inFlight = new Set<string>();
+  /** Handed off by this page: whether marked or not, never this page's to send again. */
+  const handedOffHere = new Set<string>();
   // Milliseconds times 1000 keep order across page loads and tabs, with room for 1000 events per ms.
   let lastSeq = 0;
   const nextSeq = () => (lastSeq = Math.max(lastSeq + 1, now() * 1000));
@@ -188,7 +190,10 @@ export function createQueue({ store, maxQueueSize, now, onWriteError, exitLog }:
     },
     markHandedOff,
     handOff(batch, markedAt) {
-      for (const event of batch) inFlight.delete(event.id);
+      for (const event of batch) {
+        inFlight.delete(event.id);
+        handedOffHere.add(event.id);
+      }
       if (markedAt === undefined) return;
       exitLog?.noteHandOff(batch.map((event) => event.id));
       markHandedOff(batch, markedAt);
@@ -222,7 +227,7 @@ export function createQueue({ store, maxQueueSize, now, onWriteError, exitLog }:
       const at = now();
       let leaseEnds: number | undefined;
       const stored = events.filter((event) => {
-        if (event.handedOffAt || inFlight.has(event.id) || changes.has(event.id)) return false;
+        if (event.handedOffAt || inFlight.has(event.id) || changes.has(event.id) || handedOffHere.has(event.id)) return false;
         const leased = (event.leaseUntil ?? 0) > at;
         if (leased) leaseEnds = Math.min(leaseEnds ?? Infinity, event.leaseUntil!);
         return !leased;
