@@ -225,9 +225,12 @@ export function createQueue({ store, maxQueueSize, now, onWriteError, exitLog }:
       const before = new Set(waiting.map((event) => event.id));
       const { events } = await store.load();
       const at = now();
+      // Another tab's beacon may have left before its mark reached the store: its note says so at once.
+      const notedHandedOff = exitLog?.handedOff();
       let leaseEnds: number | undefined;
       const stored = events.filter((event) => {
         if (event.handedOffAt || inFlight.has(event.id) || changes.has(event.id) || handedOffHere.has(event.id)) return false;
+        if (notedHandedOff?.has(event.id)) return false;
         const leased = (event.leaseUntil ?? 0) > at;
         if (leased) leaseEnds = Math.min(leaseEnds ?? Infinity, event.leaseUntil!);
         return !leased;

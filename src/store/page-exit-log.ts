@@ -11,8 +11,11 @@ import { usableLocalStorage } from './local-storage';
  */
 export interface PageExitLog {
   noteHandOff(ids: string[]): void;
+  /** The ids noted as handed off, left in place: a tab taking over sending must skip them too. */
+  handedOff(): Set<string>;
+  /** Replaces this page's rescue; what other tabs of the origin rescued stays. */
   rescue(events: StoredEvent[]): void;
-  /** The page came back (back/forward cache): its writes went on, the rescue is not needed. */
+  /** The page came back (back/forward cache): its writes went on, its rescue is not needed. */
   forgetRescue(): void;
   take(): { handedOff: Set<string>; rescued: StoredEvent[] };
 }
@@ -37,16 +40,26 @@ export function createPageExitLog(storageKey: string): PageExitLog {
       // Full or blocked storage: the event store is all there is.
     }
   };
+  const handedOff = () => new Set(read(handedOffKey).filter((id): id is string => typeof id === 'string'));
+  /** The ids this page put in the rescue: the other tabs of the origin share the key, and keep theirs. */
+  let rescuedHere = new Set<unknown>();
+  const forgetRescue = () => write(rescuedKey, read(rescuedKey).filter((event) => !rescuedHere.has((event as StoredEvent)?.id)));
   return {
     noteHandOff: (ids) => write(handedOffKey, read(handedOffKey).concat(ids)),
-    rescue: (events) => write(rescuedKey, events),
-    forgetRescue: () => write(rescuedKey, undefined),
+    handedOff,
+    rescue(events) {
+      // This page's earlier rescue goes, and so does another tab's copy of the same events.
+      events.forEach((event) => rescuedHere.add(event.id));
+      forgetRescue();
+      rescuedHere = new Set(events.map((event) => event.id));
+      write(rescuedKey, read(rescuedKey).concat(events));
+    },
+    forgetRescue,
     take() {
-      const handedOff = new Set(read(handedOffKey).filter((id): id is string => typeof id === 'string'));
-      const rescued = read(rescuedKey).filter(isStoredEvent);
+      const taken = { handedOff: handedOff(), rescued: read(rescuedKey).filter(isStoredEvent) };
       write(handedOffKey, undefined);
       write(rescuedKey, undefined);
-      return { handedOff, rescued };
+      return taken;
     },
   };
 }
