@@ -21,6 +21,7 @@ export interface DeliveryReport {
   delivered(batch: StoredEvent[]): void;
   dropped(reason: DropReason, batch: StoredEvent[], detail: string): void;
   retry(batch: StoredEvent[], attempt: number, delayMs: number, detail: string): void;
+  failed(error: unknown): void;
 }
 
 export interface DeliveryOptions {
@@ -189,12 +190,24 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     const { body, bytes } = envelope(batch);
     report.sent(batch, bytes);
     inFlight++;
-    const result = await transport.send({ body, bytes, keepalive: false });
+    // A transport is not supposed to throw; one that does (a custom one) fails this attempt only.
+    const result = await transport.send({ body, bytes, keepalive: false }).catch((cause: unknown): SendResult => ({ kind: 'retry', cause }));
     inFlight--;
     return apply(batch, result);
   };
 
   const drain = async () => {
+    try {
+      await sendWhileAllowed();
+    } catch (error) {
+      // A bug must not wedge sending for good: it is reported, and the next trigger tries again.
+      report.failed(error);
+    } finally {
+      draining = undefined;
+    }
+  };
+
+  const sendWhileAllowed = async () => {
     await options.ready;
     const leaseEnds = options.shared ? await queue.refresh().catch(() => undefined) : undefined;
     if (!options.sender.held) {
@@ -208,7 +221,6 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     while (options.sender.held && !stopped && queue.waiting && options.isOnline() && clock.now() >= retryAt) {
       if (!(await sendNext())) break;
     }
-    draining = undefined;
     if (queue.waiting && clock.now() < retryAt) arm(retryAt - clock.now());
     // Events leased by another tab wait for their lease: if that tab died, nothing else would wake us.
     if (leaseEnds !== undefined && options.sender.held) arm(Math.max(0, leaseEnds - clock.now()));

@@ -51,6 +51,8 @@ export interface Queue {
    * have died, so the sender must look again then.
    */
   refresh(): Promise<number | undefined>;
+  /** Another tab removed these from the shared store after a final answer: forget them here. */
+  forget(ids: string[]): void;
   /** Resolves once every change made so far has reached the store. */
   persisted(): Promise<void>;
   /** Events whose latest change has not been confirmed by the store yet. */
@@ -63,6 +65,9 @@ export interface Queue {
  */
 export const MAX_CHANGES_PER_WRITE = 250;
 
+/** Ids of events other tabs removed, remembered until they cannot come back from a stale read. */
+const MAX_REMEMBERED_REMOVALS = 10_000;
+
 export interface QueueOptions {
   store: EventStore;
   maxQueueSize: number;
@@ -70,13 +75,17 @@ export interface QueueOptions {
   onWriteError: (error: unknown) => void;
   /** Where hand-offs and unconfirmed writes are noted synchronously, for a page that dies before its store write commits. */
   exitLog?: PageExitLog;
+  /** Told, after each write, which events it removed: other tabs sharing the store must forget them. */
+  onRemoved?: (ids: string[]) => void;
 }
 
-export function createQueue({ store, maxQueueSize, now, onWriteError, exitLog }: QueueOptions): Queue {
+export function createQueue({ store, maxQueueSize, now, onWriteError, exitLog, onRemoved }: QueueOptions): Queue {
   let waiting: StoredEvent[] = [];
   const inFlight = new Set<string>();
   /** Handed off by this page: whether marked or not, never this page's to send again. */
   const handedOffHere = new Set<string>();
+  /** Removed from the shared store by another tab (a final answer there): not to be written again. */
+  const removedElsewhere = new Set<string>();
   // Milliseconds times 1000 keep order across page loads and tabs, with room for 1000 events per ms.
   let lastSeq = 0;
   const nextSeq = () => (lastSeq = Math.max(lastSeq + 1, now() * 1000));
@@ -100,6 +109,7 @@ export function createQueue({ store, maxQueueSize, now, onWriteError, exitLog }:
       writingNow = put;
       try {
         await store.write({ put, remove });
+        if (remove.length) onRemoved?.(remove);
       } catch (error) {
         onWriteError(error);
       }
@@ -235,12 +245,24 @@ export function createQueue({ store, maxQueueSize, now, onWriteError, exitLog }:
         if (leased) leaseEnds = Math.min(leaseEnds ?? Infinity, event.leaseUntil!);
         return !leased;
       });
-      const storedIds = new Set(stored.map((event) => event.id));
-      // Tracked while the store was read, or not written yet: still only here.
-      const onlyHere = waiting.filter((event) => !storedIds.has(event.id) && (!before.has(event.id) || changes.has(event.id)));
+      const inStore = new Set(events.map((event) => event.id));
+      // Tracked while the store was read, not written yet, or gone from a store wiped under us
+      // (cleared, deleted): still only here, and written again. What another tab removed after
+      // a final answer, it announced.
+      const onlyHere = waiting.filter((event) => !inStore.has(event.id) && !removedElsewhere.has(event.id));
+      for (const event of onlyHere) if (before.has(event.id) && !changes.has(event.id)) change(event.id, event);
       for (const event of stored) lastSeq = Math.max(lastSeq, event.seq);
       waiting = mergeBySeq(stored, onlyHere);
       return leaseEnds;
+    },
+    forget(ids) {
+      for (const id of ids) removedElsewhere.add(id);
+      // Bounded: an id is only needed until the next refresh.
+      for (const id of removedElsewhere) {
+        if (removedElsewhere.size <= MAX_REMEMBERED_REMOVALS) break;
+        removedElsewhere.delete(id);
+      }
+      waiting = waiting.filter((event) => !removedElsewhere.has(event.id));
     },
     persisted,
     unconfirmed() {

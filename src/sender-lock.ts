@@ -16,6 +16,8 @@ export interface SenderLock {
   readonly held: boolean;
   /** Asks the sender (in another tab) to send soon. */
   nudge(): void;
+  /** Tells the other tabs these events got a final answer here and left the shared store. */
+  announceRemoved(ids: string[]): void;
   /** Gives the lock up (page going away); `resume()` asks for it again. */
   release(): void;
   resume(): void;
@@ -26,6 +28,8 @@ export interface SenderLockEvents {
   acquired(): void;
   /** Another tab nudged. */
   nudged(): void;
+  /** Another tab removed these events after a final answer. */
+  removed(ids: string[]): void;
 }
 
 /** A localStorage lease lasts this long unless renewed. */
@@ -36,10 +40,10 @@ const LEASE_RENEW_MS = 2_000;
 export function createSenderLock(name: string, clock: Clock, on: SenderLockEvents): SenderLock {
   const locks = (globalThis.navigator as Navigator | undefined)?.locks;
   const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(name) : undefined;
-  if (channel) channel.onmessage = () => on.nudged();
+  if (channel) channel.onmessage = ({ data }) => (Array.isArray(data) ? on.removed(data) : on.nudged());
   // In Node a channel with a listener keeps the process alive for good; nudges must not.
   (channel as { unref?: () => void } | undefined)?.unref?.();
-  const nudge = () => channel?.postMessage(0);
+  const messages = { nudge: () => channel?.postMessage(0), announceRemoved: (ids: string[]) => channel?.postMessage(ids) };
 
   if (typeof locks?.request === 'function') {
     let held = false;
@@ -61,7 +65,7 @@ export function createSenderLock(name: string, clock: Clock, on: SenderLockEvent
       get held() {
         return held;
       },
-      nudge,
+      ...messages,
       release() {
         held = false;
         release?.();
@@ -72,11 +76,17 @@ export function createSenderLock(name: string, clock: Clock, on: SenderLockEvent
   }
 
   const storage = usableLocalStorage();
-  if (!storage) return { held: true, nudge, release() {}, resume() {} };
-  return createLeaseLock(storage, name, clock, on, nudge);
+  if (!storage) return { held: true, ...messages, release() {}, resume() {} };
+  return createLeaseLock(storage, name, clock, on, messages);
 }
 
-function createLeaseLock(storage: Storage, name: string, clock: Clock, on: SenderLockEvents, nudge: () => void): SenderLock {
+function createLeaseLock(
+  storage: Storage,
+  name: string,
+  clock: Clock,
+  on: SenderLockEvents,
+  messages: Pick<SenderLock, 'nudge' | 'announceRemoved'>,
+): SenderLock {
   const me = Math.random().toString(36).slice(2);
   let held = false;
   let timer: unknown;
@@ -103,7 +113,7 @@ function createLeaseLock(storage: Storage, name: string, clock: Clock, on: Sende
     get held() {
       return held;
     },
-    nudge,
+    ...messages,
     release() {
       clock.clearTimeout(timer);
       try {

@@ -153,6 +153,7 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
   const queue = createQueue({
     store,
     exitLog,
+    onRemoved: shared ? (ids) => sender.announceRemoved(ids) : undefined,
     maxQueueSize: options.maxQueueSize,
     now: clock.now,
     onWriteError: (error) => {
@@ -188,8 +189,8 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
 
   const sendSoon = () => queueMicrotask(() => void flush());
   const sender: SenderLock = shared
-    ? createSenderLock(`${options.storageKey}:sender`, clock, { acquired: sendSoon, nudged: () => sender.held && sendSoon() })
-    : { held: true, nudge() {}, release() {}, resume() {} };
+    ? createSenderLock(`${options.storageKey}:sender`, clock, { acquired: sendSoon, nudged: () => sender.held && sendSoon(), removed: (ids) => queue.forget(ids) })
+    : { held: true, nudge() {}, announceRemoved() {}, release() {}, resume() {} };
 
   const budget = createKeepaliveBudget();
   const delivery = createDelivery({
@@ -217,6 +218,7 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
         emit('delivered', { events: eventsOf(batch) });
       },
       dropped,
+      failed: (error) => fail('internal', `sending failed: ${errorMessage(error)}`, error),
       retry(batch, attempt, delayMs, reason) {
         counts.retried += batch.length;
         emit('retry', { events: eventsOf(batch), attempt, delayMs, reason });

@@ -305,10 +305,7 @@ describe('the database closed or deleted under the tracker', () => {
     expect(harness.errors).toEqual([]);
   });
 
-  // KNOWN BUG (reported, left to the multi-tab design): on a shared store, queue.refresh() takes an
-  // event that vanished from the store for one another tab delivered, and forgets it, uncounted.
-  // `it.fails` keeps the suite green while it stands; remove `.fails` once it is fixed.
-  it.fails('keeps tracking, and delivers everything it holds, when the browser closes the connection itself and the database is gone', async () => {
+  it('keeps tracking, and delivers everything it holds, when the browser closes the connection itself and the database is gone', async () => {
     const factory = indexedDB as IDBFactory;
     const connections = recordConnections(factory);
     const harness = await startWithCollectorDown({ store: 'auto' });
@@ -399,10 +396,7 @@ describe('corrupted and foreign data under our keys', () => {
     expect(codeCounts(harness.errors)).toEqual({ store_corrupt: 1 });
   });
 
-  // KNOWN BUG (reported, left to the multi-tab design): on a shared store, queue.refresh() takes an
-  // event that vanished from the store for one another tab delivered, and forgets it, uncounted.
-  // `it.fails` keeps the suite green while it stands; remove `.fails` once it is fixed.
-  it.fails('loses nothing it holds when garbage is written under its localStorage key while it runs', async () => {
+  it('loses nothing it holds when garbage is written under its localStorage key while it runs', async () => {
     const harness = await startWithCollectorDown({ store: 'localstorage' });
     await trackOneByOne(harness.tracker, 1, 5);
 
@@ -415,10 +409,7 @@ describe('corrupted and foreign data under our keys', () => {
     expect(harness.tracker.stats()).toMatchObject({ delivered: 10, dropped: 0, queued: 0 });
   });
 
-  // KNOWN BUG (reported, left to the multi-tab design): on a shared store, queue.refresh() takes an
-  // event that vanished from the store for one another tab delivered, and forgets it, uncounted.
-  // `it.fails` keeps the suite green while it stands; remove `.fails` once it is fixed.
-  it.fails('loses nothing it holds when the page clears localStorage while it runs', async () => {
+  it('loses nothing it holds when the page clears localStorage while it runs', async () => {
     const harness = await startWithCollectorDown({ store: 'localstorage' });
     await trackOneByOne(harness.tracker, 1, 5);
 

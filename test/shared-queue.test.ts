@@ -54,9 +54,9 @@ describe.each(stores)('two tabs sharing %s', (_name, openSharedStore) => {
   let a: Queue;
   let b: Queue;
 
-  /** A tab's queue on the shared store, on the tabs' common clock. */
-  const openTab = (store: EventStore) =>
-    createQueue({ store, maxQueueSize: ALL, now: () => time, onWriteError: (error) => { throw error; } });
+  /** A tab's queue on the shared store, on the tabs' common clock; its removals reach the other tab as the BroadcastChannel would carry them. */
+  const openTab = (store: EventStore, announce: (ids: string[]) => void) =>
+    createQueue({ store, maxQueueSize: ALL, now: () => time, onWriteError: (error) => { throw error; }, onRemoved: announce });
   /** Tracks `e<n>` in `tab` at time `n`, so seq order is number order. */
   const trackIn = (tab: Queue, ...numbers: number[]) => {
     for (const n of numbers) {
@@ -70,8 +70,8 @@ describe.each(stores)('two tabs sharing %s', (_name, openSharedStore) => {
   beforeEach(() => {
     time = 0;
     const open = openSharedStore();
-    a = openTab(open());
-    b = openTab(open());
+    a = openTab(open(), (ids) => b.forget(ids));
+    b = openTab(open(), (ids) => a.forget(ids));
   });
 
   afterEach(() => {
@@ -102,6 +102,20 @@ describe.each(stores)('two tabs sharing %s', (_name, openSharedStore) => {
     await a.refresh();
 
     expect(waitingIn(a)).toEqual(['e3']);
+  });
+
+  it('keeps, and writes again, what vanished from the store with no tab announcing a final answer (a wiped store)', async () => {
+    const store = openSharedStore()();
+    const lonely = openTab(store, () => {});
+    trackIn(lonely, 1, 2);
+    await lonely.persisted();
+    await store.write({ put: [], remove: ['e1', 'e2'] });
+
+    await lonely.refresh();
+    await lonely.persisted();
+
+    expect(waitingIn(lonely)).toEqual(['e1', 'e2']);
+    expect(idsOf((await store.load()).events)).toEqual(['e1', 'e2']);
   });
 
   it('does not take the events the other tab has in flight while their lease lasts', async () => {
