@@ -434,7 +434,7 @@ function createRing(capacity) {
   };
 }
 
-function sendJson(res, status, body) {
+export function sendJson(res, status, body) {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',

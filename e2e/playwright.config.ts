@@ -1,19 +1,8 @@
 import { defineConfig } from '@playwright/test';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../scripts/chromium.mjs';
 
-/** Debian's Chromium; Playwright cannot download its own browsers on these machines. */
-const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-
-const args = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  // Lets a page served by a page.route stand-in reach the loopback collector.
-  '--disable-features=LocalNetworkAccessChecks',
-];
+const executablePath = CHROMIUM_PATH;
+const args = CHROMIUM_ARGS;
 
 export default defineConfig({
   testDir: '.',

@@ -2,8 +2,7 @@
 // through apt-get the first time they run on a machine.
 import { existsSync } from 'node:fs';
 import { execSync } from 'node:child_process';
-
-export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+import { CHROMIUM_PATH as CHROMIUM } from './chromium.mjs';
 
 if (!existsSync(CHROMIUM)) {
   console.log(`${CHROMIUM} is missing; installing Debian's chromium package`);

@@ -3,19 +3,10 @@
  * IndexedDB, and end-to-end delivery to the reference collector on loopback.
  */
 import { chromium } from '@playwright/test';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium.mjs';
 import { usePooledRandom } from './cost-breakdown.mjs';
 import { repeat, summarize, waitFor } from './stats.mjs';
 
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /** Served by page.route at the demo server's origin, so the tracker's '/v1/batch' is same-origin. */
 const BENCH_PAGE = '<!doctype html><meta charset="utf-8"><title>homing bench</title><script src="/dist/homing.iife.js"></script>';
 
