@@ -14,8 +14,13 @@ const LOCK = 'homing:sender';
 /** A tab's lock and how often it was told it became the sender or was nudged. */
 function tab(name = LOCK, clock: Clock = systemClock) {
   const counts = { acquired: 0, nudged: 0 };
-  const lock: SenderLock = createSenderLock(name, clock, { acquired: () => counts.acquired++, nudged: () => counts.nudged++ });
-  return { lock, counts };
+  const removed: string[][] = [];
+  const lock: SenderLock = createSenderLock(name, clock, {
+    acquired: () => counts.acquired++,
+    nudged: () => counts.nudged++,
+    removed: (ids) => removed.push(ids),
+  });
+  return { lock, counts, removed };
 }
 
 /**
@@ -334,6 +339,18 @@ describe('nudges between tabs', () => {
     await vi.waitFor(() => expect(sender.counts.nudged).toBe(1));
     await vi.waitFor(() => expect(third.counts.nudged).toBe(1));
     expect(other.counts.nudged).toBe(0);
+  });
+
+  it('carry the ids one tab removed after a final answer to every other tab, apart from nudges', async () => {
+    const name = freshName();
+    const sender = tab(name);
+    const other = tab(name);
+
+    sender.lock.announceRemoved(['e1', 'e2']);
+
+    await vi.waitFor(() => expect(other.removed).toEqual([['e1', 'e2']]));
+    expect(other.counts.nudged).toBe(0);
+    expect(sender.removed).toEqual([]);
   });
 
   it('never keep a Node process alive: the channel is unref\'d', () => {
