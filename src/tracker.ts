@@ -38,6 +38,8 @@ export interface TrackerStats {
   inFlight: number;
   /** Events accepted by track/page/identify. */
   received: number;
+  /** Events put in requests, counting each attempt. */
+  sent: number;
   delivered: number;
   /** Events put back in the queue after a retryable failure (once per failure). */
   retried: number;
@@ -135,7 +137,7 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
   const clock = options.clock ?? systemClock;
   const consent = createConsent(USER_STORAGE_KEY, options.honorGlobalPrivacyControl);
   const plugins: Plugin[] = options.beforeSend ? [...options.plugins, { name: 'beforeSend', enrich: options.beforeSend }] : options.plugins;
-  const counts = { received: 0, delivered: 0, retried: 0, requests: 0, bytesSent: 0, sampledOut: 0, filtered: 0 };
+  const counts = { received: 0, sent: 0, delivered: 0, retried: 0, requests: 0, bytesSent: 0, sampledOut: 0, filtered: 0 };
   const droppedBy: Record<DropReason, number> = { overflow: 0, rejected: 0, attempts: 0, invalid: 0, tooLarge: 0 };
   const maxEventBytes = Math.min(MAX_EVENT_BYTES, options.maxBatchBytes - ENVELOPE_RESERVE_BYTES);
   let storeFellBack = false;
@@ -210,6 +212,7 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
     report: {
       sent(batch, bytes) {
         counts.requests++;
+        counts.sent += batch.length;
         counts.bytesSent += bytes;
         log('sending', { events: batch.length, bytes });
       },

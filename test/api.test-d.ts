@@ -179,6 +179,7 @@ describe('stats()', () => {
       queued: number;
       inFlight: number;
       received: number;
+      sent: number;
       delivered: number;
       retried: number;
       dropped: number;
