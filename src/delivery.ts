@@ -209,7 +209,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
 
   const sendWhileAllowed = async () => {
     await options.ready;
-    const leaseEnds = options.shared ? await queue.refresh().catch(() => undefined) : undefined;
+    const leaseEnds = options.shared ? await queue.refresh(options.sender.held).catch(() => undefined) : undefined;
     if (!options.sender.held) {
       // Not the sender: what this tab queued is in the store; the sender is told to send it.
       await queue.persisted();

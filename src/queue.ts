@@ -50,7 +50,7 @@ export interface Queue {
    * Resolves with the time the first of those leases runs out, if any: the tab holding it may
    * have died, so the sender must look again then.
    */
-  refresh(): Promise<number | undefined>;
+  refresh(isSender: boolean): Promise<number | undefined>;
   /** Another tab removed these from the shared store after a final answer: forget them here. */
   forget(ids: string[]): void;
   /** Resolves once every change made so far has reached the store. */
@@ -230,7 +230,7 @@ export function createQueue({ store, maxQueueSize, now, onWriteError, exitLog, o
       waiting = earlier.concat(waiting);
       return { ...loaded, handedOff, overflow: dropOverflow() };
     },
-    async refresh() {
+    async refresh(isSender) {
       await persisted();
       const before = new Set(waiting.map((event) => event.id));
       const { events } = await store.load();
@@ -239,7 +239,7 @@ export function createQueue({ store, maxQueueSize, now, onWriteError, exitLog, o
       const notedHandedOff = exitLog?.handedOff();
       let leaseEnds: number | undefined;
       const stored = events.filter((event) => {
-        if (event.handedOffAt || inFlight.has(event.id) || changes.has(event.id) || handedOffHere.has(event.id)) return false;
+        if (event.handedOffAt || inFlight.has(event.id) || changes.has(event.id) || handedOffHere.has(event.id) || removedElsewhere.has(event.id)) return false;
         if (notedHandedOff?.has(event.id)) return false;
         const leased = (event.leaseUntil ?? 0) > at;
         if (leased) leaseEnds = Math.min(leaseEnds ?? Infinity, event.leaseUntil!);
@@ -247,10 +247,11 @@ export function createQueue({ store, maxQueueSize, now, onWriteError, exitLog, o
       });
       const inStore = new Set(events.map((event) => event.id));
       // Tracked while the store was read, not written yet, or gone from a store wiped under us
-      // (cleared, deleted): still only here, and written again. What another tab removed after
-      // a final answer, it announced.
+      // (cleared, deleted): still only here. What another tab removed after a final answer, it
+      // announces; the announcement may come after this read, so only the sender, which alone
+      // removes, takes a vanished event for wiped and writes it again.
       const onlyHere = waiting.filter((event) => !inStore.has(event.id) && !removedElsewhere.has(event.id));
-      for (const event of onlyHere) if (before.has(event.id) && !changes.has(event.id)) change(event.id, event);
+      if (isSender) for (const event of onlyHere) if (before.has(event.id) && !changes.has(event.id)) change(event.id, event);
       for (const event of stored) lastSeq = Math.max(lastSeq, event.seq);
       waiting = mergeBySeq(stored, onlyHere);
       return leaseEnds;
