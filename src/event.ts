@@ -68,6 +68,21 @@ export interface EventBuilder {
 
 export function createEventBuilder(now: () => number, random: RandomBytes): EventBuilder {
   let environment: Omit<EventContext, 'page' | 'sessionId'> | undefined;
+  // A burst of track() calls in one task shares one reading of the page (while its URL stays
+  // the same: an SPA may pushState mid-task) and of the clock's ISO string: reading location
+  // and document costs more than the rest of an event.
+  let pageThisTask: PageContext | undefined;
+  let isoMs = NaN;
+  let iso = '';
+  const pageNow = () => {
+    if (!globalThis.document) return undefined;
+    if (pageThisTask?.url !== globalThis.location?.href) {
+      if (!pageThisTask) queueMicrotask(() => (pageThisTask = undefined));
+      pageThisTask = readPage();
+    }
+    return pageThisTask && { ...pageThisTask };
+  };
+  const timestamp = (ms: number) => (ms === isoMs ? iso : (iso = new Date((isoMs = ms)).toISOString()));
   return {
     build(input, identity) {
       const nameError =
@@ -81,12 +96,12 @@ export function createEventBuilder(now: () => number, random: RandomBytes): Even
       const bag = input.type === 'identify' ? 'traits' : 'properties';
       const { value, repairs } = sanitizeProperties(input[bag], bag);
       environment ||= readEnvironment();
-      const page = readPage();
+      const page = pageNow();
       const event: HomingEvent = {
         type: input.type,
         messageId: uuidV4(random),
         anonymousId: identity.anonymousId,
-        timestamp: new Date(now()).toISOString(),
+        timestamp: timestamp(now()),
         context: { ...environment, sessionId: identity.sessionId },
       };
       if (page) event.context.page = page;

@@ -492,3 +492,28 @@ describe('importing homing', () => {
     expect(tracker.stats().store).toBe('memory');
   });
 });
+
+describe('page context in a burst', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it('follows a URL changed mid-task (an SPA route), and gives each event its own page object', async () => {
+    const location = { href: 'https://app.example/a', pathname: '/a' };
+    vi.stubGlobal('location', location);
+    vi.stubGlobal('document', { referrer: '', title: 'App', visibilityState: 'visible', addEventListener() {}, removeEventListener() {} });
+    const { tracker, requests } = createTestTracker();
+    const tapped: HomingEvent[] = [];
+    tracker.on('track', (event) => tapped.push(event));
+
+    tracker.track('Before');
+    tracker.track('Also before');
+    Object.assign(location, { href: 'https://app.example/b', pathname: '/b' });
+    tracker.page('B');
+    await tracker.flush();
+
+    expect(tapped.map((event) => event.context.page?.path)).toEqual(['/a', '/a', '/b']);
+    expect(tapped[0]!.context.page).not.toBe(tapped[1]!.context.page);
+    expect(requests.length).toBeGreaterThan(0);
+  });
+});
