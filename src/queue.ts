@@ -1,10 +1,11 @@
 /**
  * The bounded FIFO of events waiting for a final answer, mirrored in memory so that track()
  * and page hide never wait on storage, and written behind to an EventStore: all changes made in
- * one task reach the store in one write.
+ * one task reach the store together, in writes of at most MAX_CHANGES_PER_WRITE.
  *
- * The at-least-once rule lives here: an event leaves the store only through `remove`, which the
- * tracker calls after a final answer (delivered, rejected, dropped) and for nothing else.
+ * The at-least-once rule lives here: an event leaves the store only through `remove`, after a
+ * final answer (delivered, rejected, given up), through overflow, through `clear` (opt-out), or,
+ * marked as handed off, when the next page load finds it there.
  */
 import type { HomingEvent } from './event';
 import type { EventStore, LoadedEvents, StoredEvent } from './store/event-store';
