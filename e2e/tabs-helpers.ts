@@ -18,8 +18,9 @@ export function isolatedStorageKey(label: string): string {
 }
 
 /** Opens a tab on the origin and waits until its tracker has loaded the shared store. */
-export async function openTab(context: BrowserContext, url: string): Promise<Page> {
+export async function openTab(context: BrowserContext, url: string, beforeLoad?: (page: Page) => void): Promise<Page> {
   const page = await context.newPage();
+  beforeLoad?.(page);
   await page.goto(url);
   await trackerReady(page);
   return page;

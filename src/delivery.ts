@@ -46,7 +46,7 @@ export interface DeliveryOptions {
   /** Sending waits for this: events left by earlier page loads go first. */
   ready: Promise<unknown>;
   /** Only the holder sends; other tabs leave their events in the shared store for it. */
-  sender: Pick<SenderLock, 'held' | 'nudge'>;
+  sender: Pick<SenderLock, 'held' | 'nudge' | 'othersWaiting'>;
   /** The store is shared with other tabs: reread it before sending, and lease what is in flight. */
   shared: boolean;
   /** How long a batch in flight is leased to this tab: past the request timeout. */
@@ -68,6 +68,8 @@ export interface Delivery {
   readonly inFlight: number;
   /** Re-arms the deferred request (fetchLater) with what is waiting now. */
   rearm(): void;
+  /** Another tab wrote to the shared store (it nudged, or it died holding the lock): reread it before sending. */
+  storeChanged(): void;
   stop(): void;
 }
 
@@ -99,6 +101,9 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   let inFlight = 0;
   let stopped = false;
   let flushQueued = false;
+  /** Other tabs wait for the lock: each batch sent is leased, so none of them sends it too. */
+  let sharing = options.shared;
+  let storeChanged = true;
 
   const arm = (ms: number) => {
     const due = clock.now() + ms;
@@ -185,8 +190,10 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   };
 
   const sendNext = async (): Promise<boolean> => {
+    // A tab opened during a long drain must find the batch in flight leased, should this one close.
+    if (options.shared && !sharing) sharing = await options.sender.othersWaiting();
     const maxCount = splitSizes.shift() ?? (failures ? PROBE_BATCH_SIZE : batchSize);
-    const batch = queue.takeBatch(maxCount, room(maxBatchBytes), options.shared ? clock.now() + options.leaseMs : undefined);
+    const batch = queue.takeBatch(maxCount, room(maxBatchBytes), sharing ? clock.now() + options.leaseMs : undefined);
     const { body, bytes } = envelope(batch);
     report.sent(batch, bytes);
     inFlight++;
@@ -209,7 +216,12 @@ export function createDelivery(options: DeliveryOptions): Delivery {
 
   const sendWhileAllowed = async () => {
     await options.ready;
-    const leaseEnds = options.shared ? await queue.refresh(options.sender.held).catch(() => undefined) : undefined;
+    // Rereading the store and leasing each batch cost a store read and a write per request. Every
+    // live tab waits for the lock, so a sender nobody waits for, told of no change, skips both.
+    sharing = options.shared && (await options.sender.othersWaiting());
+    const reread = options.shared && (sharing || storeChanged || !options.sender.held);
+    storeChanged = false;
+    const leaseEnds = reread ? await queue.refresh(options.sender.held).catch(() => undefined) : undefined;
     if (!options.sender.held) {
       // Not the sender: what this tab queued is in the store; the sender is told to send it.
       await queue.persisted();
@@ -222,7 +234,9 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       if (!(await sendNext())) break;
     }
     if (queue.waiting && clock.now() < retryAt) arm(retryAt - clock.now());
-    // Events leased by another tab wait for their lease: if that tab died, nothing else would wake us.
+    // Events leased by another tab wait for their lease: if that tab died, nothing else would wake
+    // us, and only a reread brings them back.
+    if (leaseEnds !== undefined) storeChanged = true;
     if (leaseEnds !== undefined && options.sender.held) arm(Math.max(0, leaseEnds - clock.now()));
   };
 
@@ -278,6 +292,9 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       return inFlight;
     },
     rearm,
+    storeChanged() {
+      storeChanged = true;
+    },
     stop() {
       stopped = true;
       options.deferred?.disarm();

@@ -18,6 +18,11 @@ export interface SenderLock {
   nudge(): void;
   /** Tells the other tabs these events got a final answer here and left the shared store. */
   announceRemoved(ids: string[]): void;
+  /**
+   * Whether another tab may share the queue: one waits for this lock. Where that cannot be known
+   * (no Web Locks), assume so.
+   */
+  othersWaiting(): Promise<boolean>;
   /** Gives the lock up (page going away); `resume()` asks for it again. */
   release(): void;
   resume(): void;
@@ -66,6 +71,14 @@ export function createSenderLock(name: string, clock: Clock, on: SenderLockEvent
         return held;
       },
       ...messages,
+      async othersWaiting() {
+        try {
+          const { pending = [] } = await locks.query();
+          return pending.some((lock) => lock.name === name);
+        } catch {
+          return true;
+        }
+      },
       release() {
         held = false;
         release?.();
@@ -76,7 +89,7 @@ export function createSenderLock(name: string, clock: Clock, on: SenderLockEvent
   }
 
   const storage = usableLocalStorage();
-  if (!storage) return { held: true, ...messages, release() {}, resume() {} };
+  if (!storage) return { held: true, ...messages, othersWaiting: async () => true, release() {}, resume() {} };
   return createLeaseLock(storage, name, clock, on, messages);
 }
 
@@ -114,6 +127,7 @@ function createLeaseLock(
       return held;
     },
     ...messages,
+    othersWaiting: async () => true,
     release() {
       clock.clearTimeout(timer);
       try {

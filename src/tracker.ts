@@ -189,10 +189,14 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
     },
   );
 
-  const sendSoon = () => queueMicrotask(() => void flush());
+  const storeChanged = () =>
+    queueMicrotask(() => {
+      delivery.storeChanged();
+      void flush();
+    });
   const sender: SenderLock = shared
-    ? createSenderLock(`${options.storageKey}:sender`, clock, { acquired: sendSoon, nudged: () => sender.held && sendSoon(), removed: (ids) => queue.forget(ids) })
-    : { held: true, nudge() {}, announceRemoved() {}, release() {}, resume() {} };
+    ? createSenderLock(`${options.storageKey}:sender`, clock, { acquired: storeChanged, nudged: () => sender.held && storeChanged(), removed: (ids) => queue.forget(ids) })
+    : { held: true, nudge() {}, announceRemoved() {}, othersWaiting: async () => false, release() {}, resume() {} };
 
   const budget = createKeepaliveBudget();
   const delivery = createDelivery({

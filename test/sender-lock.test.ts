@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemClock, type Clock } from '../src/clock';
 import { createSenderLock, LEASE_MS, type SenderLock } from '../src/sender-lock';
+import { createFakeLocks } from './support/fake-locks';
 import { createLocalStorageStub } from './support/local-storage-stub';
 import { elapse, settle, useFakeTime } from './support/time';
 
@@ -21,42 +22,6 @@ function tab(name = LOCK, clock: Clock = systemClock) {
     removed: (ids) => removed.push(ids),
   });
   return { lock, counts, removed };
-}
-
-/**
- * `navigator.locks` as the Web Locks spec has it, for exclusive locks: a request is granted when
- * the lock is free and every earlier request was; the callback runs in a task of its own; the
- * lock is held until the promise the callback returned settles, then passes to the next request.
- */
-function createFakeLocks() {
-  const queues = new Map<string, Array<() => void>>();
-  const busy = new Set<string>();
-  const grantNext = (name: string) => {
-    const next = queues.get(name)?.shift();
-    if (next) setImmediate(next);
-    else busy.delete(name);
-  };
-  return {
-    request(name: string, callback: (lock: { name: string; mode: 'exclusive' }) => unknown): Promise<unknown> {
-      return new Promise((resolve, reject) => {
-        const grant = async () => {
-          try {
-            const result = await callback({ name, mode: 'exclusive' });
-            grantNext(name);
-            resolve(result);
-          } catch (error) {
-            grantNext(name);
-            reject(error);
-          }
-        };
-        if (busy.has(name)) return void (queues.get(name) ?? queues.set(name, []).get(name)!).push(grant);
-        busy.add(name);
-        setImmediate(grant);
-      });
-    },
-    /** Whether any tab holds or waits for the lock. */
-    isBusy: (name: string) => busy.has(name),
-  };
 }
 
 /** A clock whose timers stop for good once its tab dies, as a crashed or killed tab's would. */
@@ -183,6 +148,28 @@ describe('with Web Locks (navigator.locks)', () => {
     expect(only.lock.held).toBe(true);
     expect(only.counts.acquired).toBe(2);
   });
+
+  it('tells the holder whether another tab waits for the lock, and only for its own lock', async () => {
+    const first = tab();
+    await settle();
+    expect(await first.lock.othersWaiting()).toBe(false);
+
+    const otherQueue = freshName();
+    tab(otherQueue);
+    tab(otherQueue);
+    expect(await first.lock.othersWaiting()).toBe(false);
+
+    tab();
+    expect(await first.lock.othersWaiting()).toBe(true);
+  });
+
+  it('assumes another tab waits where the lock manager cannot be asked', async () => {
+    vi.stubGlobal('navigator', { locks: { request: locks.request, query: () => Promise.reject(new DOMException('denied', 'SecurityError')) } });
+    const only = tab();
+    await settle();
+
+    expect(await only.lock.othersWaiting()).toBe(true);
+  });
 });
 
 describe('with a localStorage lease (no Web Locks)', () => {
@@ -288,12 +275,20 @@ describe('with a localStorage lease (no Web Locks)', () => {
     expect(() => only.lock.resume()).not.toThrow();
     expect(only.lock.held).toBe(true);
   });
+
+  it('cannot tell whether another tab waits, so assumes one does', async () => {
+    expect(await tab().lock.othersWaiting()).toBe(true);
+  });
 });
 
 describe('with neither Web Locks nor localStorage (Node)', () => {
   beforeEach(() => {
     vi.stubGlobal('navigator', undefined);
     vi.stubGlobal('localStorage', undefined);
+  });
+
+  it('assumes another tab or worker may share the queue', async () => {
+    expect(await tab().lock.othersWaiting()).toBe(true);
   });
 
   it('is always the sender, whatever it is told', () => {

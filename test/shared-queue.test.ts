@@ -14,6 +14,7 @@ import { createMemoryStore } from '../src/store/memory';
 import { createPageExitLog } from '../src/store/page-exit-log';
 import { createTracker, type Tracker } from '../src/tracker';
 import { eventNumbered, idsOf, storedEventNumbered } from './support/events';
+import { createFakeLocks } from './support/fake-locks';
 import { createLocalStorageStub } from './support/local-storage-stub';
 import { createRecordingTransport, neverAnswers, type Answer } from './support/recording-transport';
 import { elapse, settle, useFakeTime } from './support/time';
@@ -374,6 +375,85 @@ describe('two trackers on one localStorage (two tabs, no Web Locks)', () => {
 
     dying.die();
     await run(timeout + LEASE_MARGIN_MS + 2 * LEASE_MS);
+
+    expect(second.batches()).toEqual([numbered(1, 3)]);
+  });
+});
+
+describe('two trackers on one localStorage, with Web Locks', () => {
+  let storage: Storage;
+  let storageKey: string;
+  let keys = 0;
+  /** Every value the trackers wrote under the queue's key: a lease shows as `leaseUntil`. */
+  let writes: string[];
+  const running: Tracker[] = [];
+
+  beforeEach(() => {
+    useFakeTime();
+    storageKey = `homing-locks-${++keys}`;
+    writes = [];
+    const stub = createLocalStorageStub();
+    storage = { ...stub, get length() { return stub.length; }, setItem: (key, value) => (key === `${storageKey}:events` && writes.push(value), stub.setItem(key, value)) };
+    vi.stubGlobal('navigator', { onLine: true, locks: createFakeLocks() });
+    vi.stubGlobal('localStorage', storage);
+  });
+
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((tracker) => tracker.shutdown()));
+    vi.unstubAllGlobals();
+    vi.useRealTimers();
+  });
+
+  function openTab(answer?: Answer) {
+    const recording = createRecordingTransport(answer);
+    const tracker = createTracker({ endpoint: '/collect', store: 'localstorage', storageKey, transport: recording.transport, batchSize: 10, random: () => 0.5 });
+    running.push(tracker);
+    return { tracker, ...recording };
+  }
+  const leasedWrites = () => writes.filter((value) => value.includes('leaseUntil')).length;
+
+  it('leases no batch while no other tab waits for the lock: one store write less per request', async () => {
+    const only = openTab();
+    await settle();
+
+    trackNumbered(only.tracker, 1, 30);
+    await only.tracker.flush();
+
+    expect(only.batches()).toEqual([numbered(1, 10), numbered(11, 20), numbered(21, 30)]);
+    expect(leasedWrites()).toBe(0);
+    expect(storage.getItem(`${storageKey}:events`)).toBeNull();
+  });
+
+  it('leases every batch while another tab waits, and sends what that tab tracked once', async () => {
+    const first = openTab();
+    await settle();
+    const second = openTab();
+    await settle();
+
+    trackNumbered(second.tracker, 1, 5);
+    await second.tracker.flush();
+    trackNumbered(first.tracker, 6, 20);
+    await first.tracker.flush();
+
+    expect(second.requests).toEqual([]);
+    expect(first.batches().flat().sort()).toEqual(numbered(1, 20).sort());
+    expect(leasedWrites()).toBeGreaterThanOrEqual(2);
+  });
+
+  it('rereads the store when it takes over: it sends what the last holder left there', async () => {
+    const first = openTab(() => ({ kind: 'retry', status: 503 }));
+    await settle();
+    const second = openTab();
+    await settle();
+    // A drain while waiting: this tab has read the store, empty then.
+    await second.tracker.flush();
+    trackNumbered(first.tracker, 1, 3);
+    await first.tracker.flush();
+
+    await first.tracker.shutdown();
+    await settle();
+    await settle();
+    await second.tracker.flush();
 
     expect(second.batches()).toEqual([numbered(1, 3)]);
   });
