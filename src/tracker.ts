@@ -271,7 +271,9 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
       const bytes = utf8Length(JSON.stringify(event));
       if (bytes > maxEventBytes) {
         droppedBy.tooLarge++;
-        return fail('event_too_large', `${describeEvent(event)} dropped: ${bytes} bytes, over the ${maxEventBytes}-byte limit`);
+        const message = `${bytes} bytes, over the ${maxEventBytes}-byte limit`;
+        emit('dropped', { reason: 'tooLarge', events: [event], message });
+        return fail('event_too_large', `${describeEvent(event)} dropped: ${message}`);
       }
       counts.received++;
       overflowed(queue.enqueue(event, bytes));

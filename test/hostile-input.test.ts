@@ -429,6 +429,7 @@ describe('events over 32 KB', () => {
     expect(outcome.errors).toEqual([expect.objectContaining({ code: 'event_too_large' })]);
     expect(outcome.errors[0]!.message).toMatch(/track\("Case"\) dropped: \d{7} bytes, over the 32768-byte limit/);
     expect(outcome.tracker.stats()).toMatchObject({ received: 2, dropped: 1, droppedBy: { tooLarge: 1 } });
+    expect(outcome.dropped).toEqual([{ reason: 'tooLarge', events: [expect.objectContaining({ event: 'Case' })], message: expect.stringMatching(/^\d{7} bytes/) }]);
   });
 
   it('accepts an event of exactly 32 KB and drops one a byte larger', async () => {
