@@ -281,8 +281,13 @@ class World {
       this.settleFate(numbers, 'delivered');
     }));
     tracker.on('dropped', alive(({ reason, events }) => {
-      instance.droppedEmitted[reason]++;
       const numbers = events.map(numberOf);
+      // Refused by track() itself: never queued, so no answer to check the drop against.
+      if (reason === 'tooLarge' && !numbers.some((n) => this.queuedSeen.has(n))) {
+        instance.refusedAtTrack++;
+        return this.settleFate(numbers, reason);
+      }
+      instance.droppedEmitted[reason]++;
       this.checkDrop(reason, numbers);
       this.settleFate(numbers, reason);
     }));
@@ -296,15 +301,14 @@ class World {
     // Nothing is in flight between commands: past the bound, the oldest waiting events must go now.
     const overflowing = this.pending.slice(0, Math.max(0, this.pending.length - this.config.maxQueueSize)).filter((m) => m !== n);
     this.current.tracker.track(`e${n}`, { n, padding: 'x'.repeat(padding) });
-    if (this.queuedSeen.has(n) || this.fates.has(n)) {
+    if (this.queuedSeen.has(n)) {
       for (const m of overflowing) if (this.fates.get(m) !== 'overflow') this.violation(`e${m} was not dropped when e${n} overflowed the queue`);
       return;
     }
-    // Not queued: it must have been refused as too large, and said so.
+    // Not queued: it must have been refused as too large, and said so through on('dropped') and on('error').
     const error = this.current.errors.at(-1);
     if (error?.code !== 'event_too_large' || !error.message.includes(`track("e${n}")`)) this.violation(`e${n} was neither queued nor refused as too large`);
-    this.current.refusedAtTrack++;
-    this.settleFate([n], 'tooLarge');
+    if (this.fates.get(n) !== 'tooLarge') this.violation(`e${n} was refused as too large without an on('dropped')`);
   }
 
   /** The invariants that hold between any two commands. */

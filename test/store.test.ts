@@ -141,6 +141,34 @@ describe('the IndexedDB store', () => {
     expect(await store.load()).toEqual({ events: [storedEventNumbered(1)], invalid: 0 });
   });
 
+  it('lets another page delete its database rather than blocking it, and writes to a new one after', async () => {
+    const store = createIndexedDbStore(NAME);
+    await store.write(put(storedEventNumbered(1)));
+
+    await new Promise((resolve, reject) => {
+      const deletion = indexedDB.deleteDatabase(NAME);
+      deletion.onsuccess = resolve;
+      deletion.onblocked = () => reject(new Error('the deletion is blocked by the open connection'));
+    });
+    await store.write(put(storedEventNumbered(2)));
+
+    expect(idsOf((await store.load()).events)).toEqual(['e2']);
+  });
+
+  it('lets another page upgrade its database, and goes on writing in the upgraded one', async () => {
+    const store = createIndexedDbStore(NAME);
+    await store.write(put(storedEventNumbered(1)));
+
+    await new Promise((resolve, reject) => {
+      const upgrade = indexedDB.open(NAME, 2);
+      upgrade.onsuccess = () => resolve(upgrade.result.close());
+      upgrade.onblocked = () => reject(new Error('the upgrade is blocked by the open connection'));
+    });
+    await store.write(put(storedEventNumbered(2)));
+
+    expect(idsOf((await store.load()).events)).toEqual(['e1', 'e2']);
+  });
+
   it('cannot be created where the runtime has no IndexedDB', () => {
     vi.stubGlobal('indexedDB', undefined);
 

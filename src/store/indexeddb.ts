@@ -1,4 +1,4 @@
-import { createStore, promisifyRequest, type UseStore } from 'idb-keyval';
+import { promisifyRequest, type UseStore } from 'idb-keyval';
 import type { EventStore, StoredEvent } from './event-store';
 import { isStoredEvent, sortBySeq, unusableStore } from './event-store';
 
@@ -15,7 +15,7 @@ export function createIndexedDbStore(name: string): EventStore {
     throw unusableStore('indexeddb', error);
   }
   if (!available) throw new Error('IndexedDB is not available');
-  const db: UseStore = createStore(name, 'events');
+  const db = connect(name, 'events');
 
   return {
     kind: 'indexeddb',
@@ -52,4 +52,31 @@ function isJson(value: unknown): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * idb-keyval's `createStore`, plus: when another page deletes or upgrades the database, this
+ * connection closes instead of blocking it for as long as the tab lives, and the next
+ * transaction opens the database again.
+ */
+function connect(name: string, storeName: string): UseStore {
+  let opening: Promise<IDBDatabase> | undefined;
+  const open = () => {
+    const request = indexedDB.open(name);
+    request.onupgradeneeded = () => request.result.createObjectStore(storeName);
+    const opened = promisifyRequest(request);
+    opened.then(
+      (db) => {
+        // Closed by the browser (site data cleared): the next transaction opens it again.
+        db.onclose = () => (opening = undefined);
+        db.onversionchange = () => {
+          db.close();
+          opening = undefined;
+        };
+      },
+      () => (opening = undefined),
+    );
+    return opened;
+  };
+  return (mode, callback) => (opening ||= open()).then((db) => callback(db.transaction(storeName, mode).objectStore(storeName)));
 }
