@@ -6,6 +6,7 @@
  * - resume: visible again, or restored from the back/forward cache (`pageshow` persisted).
  * - online: the network is back.
  * - beforeExit: Node's event loop is empty; the last chance to send.
+ * - storage: another document of the origin changed localStorage (never fires in the writer).
  * No `unload`/`beforeunload` listeners: they keep pages out of the back/forward cache.
  * Where there is no such event (a worker has only `online`), that hook never fires.
  */
@@ -15,6 +16,7 @@ export interface LifecycleHandlers {
   resume(): void;
   online(): void;
   beforeExit(): void;
+  storage(event: StorageEvent): void;
 }
 
 /** Subscribes the handlers; returns the function that unsubscribes them all. */
@@ -33,6 +35,7 @@ export function onPageLifecycle(handlers: LifecycleHandlers): () => void {
   listen(scope, 'pagehide', () => handlers.pagehide());
   listen(scope, 'pageshow', (event) => (event as PageTransitionEvent).persisted && handlers.resume());
   listen(scope, 'online', () => handlers.online());
+  listen(scope, 'storage', (event) => handlers.storage(event as StorageEvent));
 
   const process = (globalThis as { process?: { on?: Function; off?: Function } }).process;
   if (!document && typeof process?.on === 'function') {

@@ -43,6 +43,11 @@ export interface Queue {
   handOff(batch: StoredEvent[], markedAt?: number): void;
   /** Merges what earlier page loads left in the store in front of the events tracked since. */
   load(): Promise<LoadedEvents & { overflow: StoredEvent[]; handedOff: number }>;
+  /**
+   * Takes in, and writes to the store, events another tab rescued as it went away, unless this
+   * tab holds them already; returns the events dropped to make room.
+   */
+  adopt(events: StoredEvent[]): StoredEvent[];
   /** Forgets every waiting event and deletes it from the store (opt-out). */
   clear(): void;
   /**
@@ -153,6 +158,17 @@ export function createQueue({ store, maxQueueSize, now, onWriteError, exitLog, o
     return dropped;
   };
 
+  const adopt = (events: StoredEvent[]) => {
+    const known = new Set([...waiting.map((event) => event.id), ...inFlight, ...handedOffHere, ...removedElsewhere]);
+    const adopted = sortBySeq(events.filter((event) => !known.has(event.id)));
+    for (const event of adopted) {
+      lastSeq = Math.max(lastSeq, event.seq);
+      change(event.id, event);
+    }
+    waiting = mergeBySeq(adopted, waiting);
+    return dropOverflow();
+  };
+
   return {
     get size() {
       return waiting.length + inFlight.size;
@@ -212,25 +228,26 @@ export function createQueue({ store, maxQueueSize, now, onWriteError, exitLog, o
     async load() {
       const loaded = await store.load();
       const exit = exitLog?.take();
+      const isHandedOff = (event: StoredEvent) => event.handedOffAt || exit?.handedOff.has(event.id);
       const known = new Set(waiting.map((event) => event.id));
-      const inStore = new Set(loaded.events.map((event) => event.id));
-      // Events the last page noted as it died, whose write to the store never committed.
-      const rescued = (exit?.rescued ?? []).filter((event) => !inStore.has(event.id));
       let handedOff = 0;
       const earlier: StoredEvent[] = [];
-      for (const event of sortBySeq(loaded.events.concat(rescued))) {
-        if (event.handedOffAt || exit?.handedOff.has(event.id)) {
+      for (const event of loaded.events) {
+        if (isHandedOff(event)) {
           handedOff++;
           change(event.id, null);
         } else if (!known.has(event.id)) {
           earlier.push(event);
           lastSeq = Math.max(lastSeq, event.seq);
-          if (!inStore.has(event.id)) change(event.id, event);
         }
       }
       waiting = earlier.concat(waiting);
-      return { ...loaded, handedOff, overflow: dropOverflow() };
+      // Events the last page noted as it died, whose write to the store never committed.
+      const overflow = adopt((exit?.rescued ?? []).filter((event) => !isHandedOff(event)));
+      return { ...loaded, handedOff, overflow };
     },
+    adopt,
+
     async refresh(isSender) {
       await persisted();
       const before = new Set(waiting.map((event) => event.id));

@@ -189,9 +189,14 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
     },
   );
 
+  /** Events a tab that went away rescued (its store write never committed) are the sender's to send. */
+  const adoptRescued = () => {
+    if (exitLog && sender.held) overflowed(queue.adopt(exitLog.takeRescued()));
+  };
   const storeChanged = () =>
     queueMicrotask(() => {
       delivery.storeChanged();
+      adoptRescued();
       void flush();
     });
   const sender: SenderLock = shared
@@ -238,7 +243,7 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
 
   const enqueue = (input: EventInput, userId?: unknown) => {
     try {
-      if (disabled) return fail('invalid_option', `${input.type}() ignored: the tracker is disabled by invalid options (see the earlier error)`);
+      if (disabled) return fail('invalid_option', `${input.type}() ignored: invalid options disabled the tracker (see the first error)`);
       if (consent.optedOut) return log('opted out', input.type);
       if (input.type === 'identify') {
         if ((typeof userId !== 'string' || !userId) && typeof userId !== 'number') {
@@ -319,6 +324,9 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
     online: () => void flush(),
     beforeExit: () => {
       if (queue.waiting && !delivery.failures) void flush();
+    },
+    storage({ key, newValue }) {
+      if (newValue && key === exitLog?.rescuedKey) void ready.then(adoptRescued).then(flush);
     },
   });
   // Events left by earlier page loads go at once; those tracked since wait for their batch.

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createQueue } from '../src/queue';
 import { createPageExitLog } from '../src/store/page-exit-log';
 import { createMemoryStore } from '../src/store/memory';
-import { eventNumbered, idsOf } from './support/events';
+import { eventNumbered, idsOf, storedEventNumbered } from './support/events';
 import { createLocalStorageStub } from './support/local-storage-stub';
 
 afterEach(() => {
@@ -73,5 +73,32 @@ describe('the page exit log', () => {
     const log = createPageExitLog('homing');
     expect(() => log.noteHandOff(['a'])).not.toThrow();
     expect(log.take().handedOff.size).toBe(0);
+  });
+
+  it('gives a sender that stays the events other tabs rescued, and leaves the hand-off notes for the next page load', () => {
+    vi.stubGlobal('localStorage', createLocalStorageStub());
+    const goingAway = createPageExitLog('homing');
+    goingAway.noteHandOff(['e9']);
+    goingAway.rescue([storedEventNumbered(1), storedEventNumbered(2)]);
+
+    const staying = createPageExitLog('homing');
+    expect(idsOf(staying.takeRescued())).toEqual(['e1', 'e2']);
+    expect(staying.takeRescued()).toEqual([]);
+    expect(staying.take().handedOff).toEqual(new Set(['e9']));
+  });
+
+  it('lets the sender adopt rescued events in tracking order, skipping those it holds or has in flight', async () => {
+    const store = createMemoryStore();
+    const sender = createQueue({ store, maxQueueSize: 100, now: () => 0, onWriteError: () => {} });
+    sender.enqueue(eventNumbered(5), 10);
+    sender.enqueue(eventNumbered(6), 10);
+    sender.takeBatch(1, Infinity);
+
+    const overflow = sender.adopt([storedEventNumbered(8, { seq: 1 }), storedEventNumbered(9, { seq: 2 }), ...(await store.load()).events]);
+    await sender.persisted();
+
+    expect(overflow).toEqual([]);
+    expect(idsOf(sender.peekBatch(10, Infinity))).toEqual(['e8', 'e9', 'e6']);
+    expect(idsOf((await store.load()).events).sort()).toEqual(['e5', 'e6', 'e8', 'e9']);
   });
 });

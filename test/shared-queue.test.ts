@@ -14,6 +14,7 @@ import { createMemoryStore } from '../src/store/memory';
 import { createPageExitLog } from '../src/store/page-exit-log';
 import { createTracker, type Tracker } from '../src/tracker';
 import { eventNumbered, idsOf, storedEventNumbered } from './support/events';
+import { stubWindowEvents } from './support/browser-stubs';
 import { createFakeLocks } from './support/fake-locks';
 import { createLocalStorageStub } from './support/local-storage-stub';
 import { createRecordingTransport, neverAnswers, type Answer } from './support/recording-transport';
@@ -438,6 +439,45 @@ describe('two trackers on one localStorage, with Web Locks', () => {
     expect(second.requests).toEqual([]);
     expect(first.batches().flat().sort()).toEqual(numbered(1, 20).sort());
     expect(leasedWrites()).toBeGreaterThanOrEqual(2);
+  });
+
+  it('sends at once what another tab rescued as it went away, its store write never committed', async () => {
+    const window = stubWindowEvents();
+    const only = openTab();
+    await settle();
+
+    const storageEvent = (key: string, newValue: string | null) => window.dispatchEvent(Object.assign(new Event('storage'), { key, newValue }));
+    // What a dying tab's pagehide leaves: the events in the exit log, none of them in the store.
+    storage.setItem(`${storageKey}:rescued`, JSON.stringify([storedEventNumbered(1), storedEventNumbered(2)]));
+    storageEvent(`${storageKey}:handedOff`, '[]');
+    storageEvent(`other-queue:rescued`, '[…]');
+    storageEvent(`${storageKey}:rescued`, null);
+    await settle();
+    await only.tracker.flush();
+    expect(only.requests).toEqual([]);
+
+    storageEvent(`${storageKey}:rescued`, '[…]');
+    await settle();
+    await only.tracker.flush();
+
+    expect(only.batches()).toEqual([numbered(1, 2)]);
+    expect(storage.getItem(`${storageKey}:rescued`)).toBeNull();
+  });
+
+  it('takes over what the last holder rescued as it went away', async () => {
+    const first = openTab();
+    await settle();
+    const second = openTab();
+    await settle();
+
+    storage.setItem(`${storageKey}:rescued`, JSON.stringify([storedEventNumbered(1)]));
+    await first.tracker.shutdown();
+    await settle();
+    await settle();
+    await second.tracker.flush();
+
+    expect(first.requests).toEqual([]);
+    expect(second.batches()).toEqual([['e1']]);
   });
 
   it('rereads the store when it takes over: it sends what the last holder left there', async () => {

@@ -18,6 +18,10 @@ export interface PageExitLog {
   /** The page came back (back/forward cache): its writes went on, its rescue is not needed. */
   forgetRescue(): void;
   take(): { handedOff: Set<string>; rescued: StoredEvent[] };
+  /** What the tabs that went away rescued, taken by the sender that stays: the rest stays noted. */
+  takeRescued(): StoredEvent[];
+  /** The localStorage key of the rescue: its `storage` event says another tab just rescued events. */
+  readonly rescuedKey: string;
 }
 
 export function createPageExitLog(storageKey: string): PageExitLog {
@@ -55,6 +59,12 @@ export function createPageExitLog(storageKey: string): PageExitLog {
       write(rescuedKey, read(rescuedKey).concat(events));
     },
     forgetRescue,
+    takeRescued() {
+      const rescued = read(rescuedKey).filter(isStoredEvent);
+      write(rescuedKey, undefined);
+      return rescued;
+    },
+    rescuedKey,
     take() {
       const taken = { handedOff: handedOff(), rescued: read(rescuedKey).filter(isStoredEvent) };
       write(handedOffKey, undefined);
