@@ -24,6 +24,16 @@ export default [
       { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs' },
     ],
   })),
+  // Node only: kept out of the main entry so that no browser bundle ever sees node:fs.
+  {
+    input: { 'file-store': 'src/store/file.ts' },
+    external: [/^node:/],
+    plugins: [ts(false)],
+    output: [
+      { dir: 'dist', format: 'es', entryFileNames: '[name].mjs' },
+      { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs' },
+    ],
+  },
   {
     input: 'src/browser.ts',
     plugins: [resolve({ browser: true }), ts(false)],

@@ -196,7 +196,7 @@ describe('stats()', () => {
   it('counts drops by these reasons', () => {
     expectTypeOf<DropReason>().toEqualTypeOf<'overflow' | 'rejected' | 'attempts' | 'invalid' | 'tooLarge'>();
     expectTypeOf<Health>().toEqualTypeOf<'healthy' | 'degraded' | 'failing'>();
-    expectTypeOf<StoreKind>().toEqualTypeOf<'indexeddb' | 'localstorage' | 'memory' | 'custom'>();
+    expectTypeOf<StoreKind>().toEqualTypeOf<'indexeddb' | 'localstorage' | 'memory' | 'file' | 'custom'>();
   });
 });
 

@@ -6,6 +6,9 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -136,6 +139,29 @@ describe('homing in Node', { timeout: 30_000 }, () => {
     expect(exit.stats).toMatchObject({ delivered: EVENTS_LEFT_AT_EXIT, queued: 0 });
     // Asserted after the process is gone: what arrived was sent before it ended.
     report('a program that just ends', { ...expectDeliveredInOrder(demo.collector, tracked.ids, duplicatesBefore), ms: Math.round(run.ms) });
+  });
+
+  it('leaves what a killed process queued in its file store to the next process, which delivers it once and in order', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'homing-node-file-'));
+    const file = join(directory, 'queue', 'events.log');
+    try {
+      // Nothing listens on port 9: every attempt fails, and the events stay in the file.
+      const crashed = await runNode([fixture('node-file-store.mjs'), 'crash', 'http://127.0.0.1:9/v1/batch', file, String(EVENTS_PER_PROGRAM)]);
+      expect(crashed.code).toBeNull();
+      const [{ ids, store }] = crashed.lines;
+      expect(store).toBe('file');
+      expect(ids).toHaveLength(EVENTS_PER_PROGRAM);
+      expect(arrived(demo.collector, ids)).toEqual([]);
+
+      const duplicatesBefore = demo.collector.received().duplicates;
+      const next = await runNode([fixture('node-file-store.mjs'), 'send', endpointOf(demo), file]);
+      expect(next.stderr).toBe('');
+      expect(next.code).toBe(0);
+      expect(next.lines[0].stats).toMatchObject({ delivered: EVENTS_PER_PROGRAM, queued: 0, store: 'file' });
+      report('killed process, file store, next process', { ...expectDeliveredInOrder(demo.collector, ids, duplicatesBefore), ms: Math.round(next.ms) });
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 
   it('imports the ESM build where there is no window or document, touching no browser global', async () => {

@@ -34,7 +34,7 @@ export interface LoadedEvents {
   invalid: number;
 }
 
-export type StoreKind = 'indexeddb' | 'localstorage' | 'memory' | 'custom';
+export type StoreKind = 'indexeddb' | 'localstorage' | 'memory' | 'file' | 'custom';
 
 export interface EventStore {
   readonly kind: StoreKind;
