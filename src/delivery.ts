@@ -47,7 +47,7 @@ export interface DeliveryOptions {
   ready: Promise<unknown>;
   /** Only the holder sends; other tabs leave their events in the shared store for it. */
   sender: Pick<SenderLock, 'held' | 'nudge' | 'othersWaiting'>;
-  /** The store is shared with other tabs: reread it before sending, and lease what is in flight. */
+  /** The store is shared with other tabs: while they wait for the lock, or after they wrote, reread it before sending, and lease what is in flight. */
   shared: boolean;
   /** How long a batch in flight is leased to this tab: past the request timeout. */
   leaseMs: number;

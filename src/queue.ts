@@ -247,7 +247,6 @@ export function createQueue({ store, maxQueueSize, now, onWriteError, exitLog, o
       return { ...loaded, handedOff, overflow };
     },
     adopt,
-
     async refresh(isSender) {
       await persisted();
       const before = new Set(waiting.map((event) => event.id));
