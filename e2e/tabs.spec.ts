@@ -97,6 +97,24 @@ test.describe('several tabs of one origin', () => {
     }
   }
 
+  test('a tab closed right after a burst: the sender left sends all of it, the writes that never landed included', async ({ context, demo }) => {
+    const url = tabPage(demo, { flushInterval: FLUSH_INTERVAL, storageKey: isolatedStorageKey('rescue') });
+    const sender = await openTab(context, url);
+    const closing = await openTab(context, url);
+    const sent = recordSends(sender);
+
+    // 1,000 events are four store writes of 250, one after the other: the page goes before the last land.
+    const tracked = await burst(closing, 1_000, 'Closed Right After');
+    await closing.close({ runBeforeUnload: false });
+    const closedAt = performance.now();
+
+    const figures = await waitForDelivery(demo.collector, tracked, 10_000);
+    const deliveredAfterMs = Math.round(performance.now() - closedAt);
+    summarize('tabs-rescue', figures, tracked.length, { deliveredAfterMs, sentByTheSender: sent.flat().length });
+    expect(figures).toMatchObject({ unique: 1_000, missing: 0, unexpected: 0 });
+    expect(sent.flat()).toEqual(expect.arrayContaining(tracked));
+  });
+
   test('when the sending tab closes, another tab takes over sending within seconds', async ({ context, demo }) => {
     const wire = watchWire(demo);
     const url = tabPage(demo, { flushInterval: FLUSH_INTERVAL, storageKey: isolatedStorageKey('takeover') });

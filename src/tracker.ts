@@ -326,7 +326,8 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
       if (queue.waiting && !delivery.failures) void flush();
     },
     storage({ key, newValue }) {
-      if (newValue && key === exitLog?.rescuedKey) void ready.then(adoptRescued).then(flush);
+      // The tab that rescued these is gone: what it did write is in the store, the rest in its rescue.
+      if (newValue && key === exitLog?.rescuedKey) storeChanged();
     },
   });
   // Events left by earlier page loads go at once; those tracked since wait for their batch.
