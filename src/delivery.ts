@@ -190,8 +190,6 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   };
 
   const sendNext = async (): Promise<boolean> => {
-    // A tab opened during a long drain must find the batch in flight leased, should this one close.
-    if (options.shared && !sharing) sharing = await options.sender.othersWaiting();
     const maxCount = splitSizes.shift() ?? (failures ? PROBE_BATCH_SIZE : batchSize);
     const batch = queue.takeBatch(maxCount, room(maxBatchBytes), sharing ? clock.now() + options.leaseMs : undefined);
     const { body, bytes } = envelope(batch);
@@ -232,6 +230,8 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     }
     while (options.sender.held && !stopped && queue.waiting && options.isOnline() && clock.now() >= retryAt) {
       if (!(await sendNext())) break;
+      // A tab opened during a long drain must find the next batch in flight leased, should this one close.
+      if (options.shared && !sharing) sharing = await options.sender.othersWaiting();
     }
     if (queue.waiting && clock.now() < retryAt) arm(retryAt - clock.now());
     // Events leased by another tab wait for their lease: if that tab died, nothing else would wake

@@ -8,7 +8,7 @@ import { systemClock, type Clock } from '../src/clock';
 import { createSenderLock, LEASE_MS, type SenderLock } from '../src/sender-lock';
 import { createFakeLocks } from './support/fake-locks';
 import { createLocalStorageStub } from './support/local-storage-stub';
-import { elapse, settle, useFakeTime } from './support/time';
+import { elapse, mortalClock, settle, useFakeTime } from './support/time';
 
 const LOCK = 'homing:sender';
 
@@ -22,17 +22,6 @@ function tab(name = LOCK, clock: Clock = systemClock) {
     removed: (ids) => removed.push(ids),
   });
   return { lock, counts, removed };
-}
-
-/** A clock whose timers stop for good once its tab dies, as a crashed or killed tab's would. */
-function mortalClock() {
-  let alive = true;
-  const clock: Clock = {
-    now: () => Date.now(),
-    setTimeout: (run, ms) => setTimeout(() => alive && run(), ms),
-    clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-  };
-  return { clock, die: () => (alive = false) };
 }
 
 /** localStorage whose every call throws, as in some private modes. */

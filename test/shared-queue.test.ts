@@ -18,7 +18,7 @@ import { stubWindowEvents } from './support/browser-stubs';
 import { createFakeLocks } from './support/fake-locks';
 import { createLocalStorageStub } from './support/local-storage-stub';
 import { createRecordingTransport, neverAnswers, type Answer } from './support/recording-transport';
-import { elapse, settle, useFakeTime } from './support/time';
+import { elapse, mortalClock, settle, useFakeTime } from './support/time';
 import { numbered, trackNumbered } from './support/tracker-harness';
 
 /** Room for every event in one batch. */
@@ -502,15 +502,4 @@ describe('two trackers on one localStorage, with Web Locks', () => {
 /** One turn of the real event loop, where MessagePort messages (BroadcastChannel nudges) arrive. */
 function realTick(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** The system clock for a tab that can die: from then on its timers never fire, as in a crashed tab. */
-function mortalClock() {
-  let alive = true;
-  const clock: Clock = {
-    now: () => Date.now(),
-    setTimeout: (run, ms) => setTimeout(() => alive && run(), ms),
-    clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-  };
-  return { clock, die: () => (alive = false) };
 }

@@ -1,4 +1,5 @@
 import { vi } from 'vitest';
+import type { Clock } from '../../src/clock';
 
 /** Fake timers and Date; microtasks and setImmediate stay real so `settle()` can wait them out. */
 export function useFakeTime(now = Date.UTC(2030, 0, 1)): void {
@@ -14,4 +15,15 @@ export function settle(): Promise<void> {
 export async function elapse(ms: number): Promise<void> {
   await vi.advanceTimersByTimeAsync(ms);
   await settle();
+}
+
+/** A clock whose timers stop for good once its tab dies, as a crashed or killed tab's would. */
+export function mortalClock() {
+  let alive = true;
+  const clock: Clock = {
+    now: () => Date.now(),
+    setTimeout: (run, ms) => setTimeout(() => alive && run(), ms),
+    clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  };
+  return { clock, die: () => (alive = false) };
 }
