@@ -82,6 +82,7 @@ test.describe('under the demo server\'s strict Content-Security-Policy', () => {
       const off = tracker.on('queued', (event: { messageId: string }) => ids.push(event.messageId));
       tracker.track('Under CSP', { seq: 1 });
       tracker.track('Under CSP', { seq: 2 });
+      (tracker as unknown as { stats: Function }).stats();
       off();
       void tracker.flush();
       return ids;

@@ -46,6 +46,8 @@ test.describe('the <script> snippet', () => {
       const ids: string[] = [];
       const off = window.homing('on', 'queued', (event: { messageId: string }) => ids.push(event.messageId)) as () => void;
       for (let seq = 0; seq < 3; seq++) window.homing('track', 'Auto Init Event', { seq });
+      // A burst is enriched in a task of its own; stats() has it done now.
+      window.homing('stats');
       off();
       return ids;
     });

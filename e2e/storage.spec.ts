@@ -42,10 +42,11 @@ test.describe('without IndexedDB', () => {
 
     demo.collector.setMode('refuse');
     const tracked = await burst(page, 10, 'During Outage');
-    // Reloads before any attempt could fail: the page hands the events off as it goes, and the
-    // collector drops that request. Nothing confirmed them, so the store must still hold them.
-    await page.reload();
+    // One attempt fails: homing now has evidence that a hand-off may not arrive (design.md,
+    // "Leaving the page"), so the reload hands nothing off and the store must still hold them.
+    await page.evaluate(() => window.homing('flush'));
     await expect.poll(() => demo.collector.state.outcomes.refused ?? 0).toBeGreaterThanOrEqual(1);
+    await page.reload();
     expect((await stats(page)).store).toBe('localstorage');
     await expect.poll(() => stats(page).then((s) => s.queued), { message: 'events kept in localStorage after the reload' }).toBe(10);
 

@@ -16,3 +16,21 @@ export const systemClock: Clock = {
   },
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
+
+let channel: MessageChannel | undefined;
+const queued: Array<() => void> = [];
+
+/**
+ * Runs `run` in a task of its own, soon: after the host page's current task, before any timer.
+ * setImmediate where there is one (Node); elsewhere a MessageChannel message, which is a task
+ * and, unlike setTimeout(0), is never clamped.
+ */
+export function nextTask(run: () => void): void {
+  if (typeof setImmediate === 'function') return void setImmediate(run);
+  if (!channel) {
+    channel = new MessageChannel();
+    channel.port1.onmessage = () => queued.shift()?.();
+  }
+  queued.push(run);
+  channel.port2.postMessage(0);
+}

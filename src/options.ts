@@ -1,16 +1,14 @@
 /**
- * The tracker's options: their defaults, and checking what the host page passed. A bad value
- * never throws: it is replaced by the default and described, naming the option.
+ * The tracker's options, their defaults, and checking what the host page passed. A bad value
+ * never throws: it is replaced by its default and reported with the option's name.
  */
 import type { Clock } from './clock';
-import type { HomingEvent } from './event';
-import { SESSION_TIMEOUT_MS } from './identity';
-import type { Plugin } from './plugins';
-import { errorMessage, show } from './sanitize';
-import { DEFAULT_MAX_ATTEMPTS } from './retry';
+import { show } from './errors';
+import type { HomingEvent } from './capture/event';
+import type { Plugin } from './capture/plugins';
 import type { EventStore } from './store/event-store';
 import type { Transport } from './transport/transport';
-import { KEEPALIVE_BUDGET_BYTES } from './transport/keepalive-budget';
+import type { Engine } from './delivery/engine';
 
 export type StoreOption = 'auto' | 'indexeddb' | 'localstorage' | 'memory' | EventStore;
 export type TransportOption = 'auto' | 'fetch' | 'beacon' | Transport;
@@ -18,11 +16,13 @@ export type TransportOption = 'auto' | 'fetch' | 'beacon' | Transport;
 export interface TrackerOptions {
   /** The collector's URL, absolute or relative to the page. Required. */
   endpoint: string;
-  /** Sent in every request body as `writeKey`, for collectors that want one. */
+  /** The key the collector knows the site by; how it travels depends on `engine`. */
   writeKey?: string;
+  /** Which collector speaks at `endpoint`: decides how the writeKey travels. Default 'segment'. */
+  engine?: Engine;
   /** Where queued events persist. Default 'auto': IndexedDB, then localStorage, then memory. */
   store?: StoreOption;
-  /** Names homing's IndexedDB database and localStorage keys. Default 'homing'. */
+  /** Names homing's IndexedDB database, localStorage keys and Web Locks. Default 'homing'. */
   storageKey?: string;
   /** Events held at most; beyond it the oldest are dropped. Default 1000. */
   maxQueueSize?: number;
@@ -34,7 +34,7 @@ export interface TrackerOptions {
   flushInterval?: number;
   /** Attempts per event before it is given up and counted. Default 20. */
   maxAttempts?: number;
-  /** Milliseconds before a request without an answer is aborted and retried. Default 10,000. */
+  /** Milliseconds before a request (or a store) without an answer is given up on. Default 10,000. */
   timeout?: number;
   /** How requests are sent. Default 'auto': fetch, with sendBeacon as the page goes away. */
   transport?: TransportOption;
@@ -44,115 +44,133 @@ export interface TrackerOptions {
   clock?: Clock;
   /** Random numbers in [0, 1) for backoff jitter. Default Math.random. */
   random?: () => number;
-  /** Logs every decision to the console. Default false. */
+  /** Logs every decision to the console, in the debug build. Default false. */
   debug?: boolean;
-  /**
-   * Gzips request bodies with the native CompressionStream (and `Content-Encoding: gzip`) where
-   * the runtime has one; never as the page goes away, where there is no time to. Default false:
-   * the collector must accept gzip.
-   */
-  compress?: boolean;
   /** Run on every event, in order, to enrich, redact or drop it (return null). Default none. */
   plugins?: Plugin[];
   /** Runs after the plugins: returns the event to queue, or null to drop it. Default none. */
   beforeSend?: (event: HomingEvent) => HomingEvent | null | undefined | void;
-  /** Share of anonymous users whose events are kept, from 0 to 1, decided per user. Default 1. */
-  sampleRate?: number;
   /** Treat a browser's Global Privacy Control signal as an opt-out (until optIn()). Default false. */
   honorGlobalPrivacyControl?: boolean;
   /** Milliseconds without events after which a new session starts. Default 1,800,000 (30 minutes). */
   sessionTimeout?: number;
+  /**
+   * 'pending': until optIn(), events wait in memory only (nothing is stored or sent: storage
+   * itself may need consent); optOut() deletes them. Default 'granted'.
+   */
+  consent?: 'granted' | 'pending';
 }
 
-export interface ResolvedOptions extends Required<Omit<TrackerOptions, 'writeKey' | 'fetch' | 'clock' | 'random' | 'beforeSend'>> {
-  writeKey?: string;
-  beforeSend?: TrackerOptions['beforeSend'];
-  /** Undefined: Math.random, read when it is needed. */
-  random?: () => number;
-  fetch?: typeof fetch;
-  clock?: Clock;
-}
+export type ResolvedOptions = Required<Omit<TrackerOptions, 'writeKey' | 'fetch' | 'clock' | 'random' | 'beforeSend'>> &
+  Pick<TrackerOptions, 'writeKey' | 'fetch' | 'clock' | 'random' | 'beforeSend'>;
 
 export const DEFAULTS = {
   endpoint: '',
+  writeKey: '',
+  engine: 'segment',
   store: 'auto',
   storageKey: 'homing',
   maxQueueSize: 1000,
   batchSize: 50,
   maxBatchBytes: 61_440,
   flushInterval: 5_000,
-  maxAttempts: DEFAULT_MAX_ATTEMPTS,
+  maxAttempts: 20,
   timeout: 10_000,
   transport: 'auto',
+  fetch: undefined,
+  clock: undefined,
+  random: undefined,
   debug: false,
-  compress: false,
   plugins: [],
-  sampleRate: 1,
+  beforeSend: undefined,
   honorGlobalPrivacyControl: false,
-  sessionTimeout: SESSION_TIMEOUT_MS,
+  sessionTimeout: 1_800_000,
+  consent: 'granted',
 } as const;
 
-/** A batch must hold at least one event of the largest size allowed. */
-const MIN_BATCH_BYTES = 1_024;
+type Name = keyof typeof DEFAULTS;
 
-/** How one option is checked: what it must be, in words; the test; what is used instead, in words. */
-type Rule = [expected: string, isValid: (value: any) => boolean, instead?: string];
-
-const integer = (min: number, max: number): Rule => [`an integer from ${min} to ${max}`, (value) => Number.isInteger(value) && value >= min && value <= max];
-const isString = (value: unknown) => typeof value === 'string';
-const isFunction = (value: unknown) => typeof value === 'function';
-const hasMethods = (value: any, names: string[]) => names.every((name) => typeof value?.[name] === 'function');
-const oneOfOr = (names: string[], what: string, methods: string[]): Rule => [
-  `${names.map(show).join(', ')} or ${what}`,
-  (value) => names.includes(value) || (typeof value === 'object' && hasMethods(value, methods)),
-];
-
-/** Every option, in the order they are checked. `endpoint` is the only one without a default. */
-const RULES: Record<keyof TrackerOptions, Rule> = {
-  endpoint: ["the collector's URL as a non-empty string", (value) => isString(value) && !!value.trim(), 'the tracker is disabled'],
-  writeKey: ['a string', isString, 'sending none'],
-  store: oneOfOr(['auto', 'indexeddb', 'localstorage', 'memory'], 'an EventStore', ['load', 'write']),
-  storageKey: ['a non-empty string', (value) => isString(value) && !!value],
-  maxQueueSize: integer(1, 1_000_000),
-  batchSize: integer(1, 1_000),
-  maxBatchBytes: integer(MIN_BATCH_BYTES, KEEPALIVE_BUDGET_BYTES),
-  flushInterval: integer(0, 3_600_000),
-  maxAttempts: integer(1, 1_000),
-  timeout: integer(100, 600_000),
-  transport: oneOfOr(['auto', 'fetch', 'beacon'], 'a Transport', ['send']),
-  fetch: ['a function', isFunction, 'using the global fetch'],
-  clock: ['an object with now, setTimeout and clearTimeout functions', (value) => hasMethods(value, ['now', 'setTimeout', 'clearTimeout']), 'using the system clock'],
-  random: ['a function', isFunction, 'using Math.random'],
-  debug: ['true or false', (value) => typeof value === 'boolean'],
-  plugins: ['an array of plugins ({ name, enrich })', (value) => Array.isArray(value) && value.every((plugin) => isFunction(plugin?.enrich)), 'using none'],
-  beforeSend: ['a function', isFunction, 'using none'],
-  sampleRate: ['a number from 0 to 1', (value) => typeof value === 'number' && value >= 0 && value <= 1],
-  honorGlobalPrivacyControl: ['true or false', (value) => typeof value === 'boolean'],
-  sessionTimeout: integer(60_000, 86_400_000),
-  compress: ['true or false', (value) => typeof value === 'boolean'],
+/** Whole numbers, from–to. A batch must hold at least one event of the largest size allowed (1 KiB). */
+const RANGES: Partial<Record<Name, [number, number]>> = {
+  maxQueueSize: [1, 1_000_000],
+  batchSize: [1, 1_000],
+  maxBatchBytes: [1_024, 65_536],
+  flushInterval: [0, 3_600_000],
+  maxAttempts: [1, 1_000],
+  timeout: [100, 600_000],
+  sessionTimeout: [60_000, 86_400_000],
 };
 
-/** Checks every option against its rule. Without a usable `endpoint` (empty) the tracker is disabled. */
-export function resolveOptions(input: unknown): { options: ResolvedOptions; problems: string[] } {
-  const options: Record<string, unknown> = { ...DEFAULTS };
-  const problems: string[] = [];
-  if (!input || typeof input !== 'object') {
-    problems.push(`options must be an object with at least an endpoint, got ${show(input)}; the tracker is disabled`);
-  } else {
-    try {
-      for (const [name, [expected, isValid, instead]] of Object.entries(RULES)) {
-        const value = (input as Record<string, unknown>)[name];
-        if (isValid(value)) options[name] = value;
-        else if (value !== undefined || name === 'endpoint') {
-          problems.push(`${name} must be ${expected}, got ${show(value)}; ${instead ?? `using ${show(options[name])}`}`);
-        }
-      }
-    } catch (error) {
-      // A getter or a proxy that throws: nothing in these options can be trusted.
-      problems.push(`options could not be read (${errorMessage(error)}); the tracker is disabled`);
-      options.endpoint = '';
-    }
-  }
-  return { options: options as unknown as ResolvedOptions, problems };
+/** The strings an option may be; `store` and `transport` may also be an object with these methods. */
+const CHOICES: Partial<Record<Name, string[]>> = {
+  engine: ['segment', 'rudderstack', 'jitsu'],
+  store: ['auto', 'indexeddb', 'localstorage', 'memory'],
+  transport: ['auto', 'fetch', 'beacon'],
+  consent: ['granted', 'pending'],
+};
+const METHODS: Partial<Record<Name, string[]>> = {
+  store: ['load', 'write'],
+  transport: ['send'],
+  clock: ['now', 'setTimeout', 'clearTimeout'],
+};
+const FUNCTIONS: Name[] = ['fetch', 'random', 'beforeSend'];
+
+const hasMethods = (value: any, names: string[]) => typeof value === 'object' && names.every((name) => typeof value?.[name] === 'function');
+
+/** Whether `value` may stand for option `name`. */
+function isValid(name: Name, value: any): boolean {
+  const range = RANGES[name];
+  if (range) return Number.isInteger(value) && value >= range[0] && value <= range[1];
+  if (CHOICES[name]?.includes(value)) return true;
+  if (METHODS[name]) return hasMethods(value, METHODS[name]!);
+  if (FUNCTIONS.includes(name)) return typeof value === 'function';
+  if (name === 'plugins') return Array.isArray(value) && value.every((plugin) => typeof plugin?.enrich === 'function');
+  if (name === 'endpoint' || name === 'storageKey') return typeof value === 'string' && !!value.trim();
+  return !CHOICES[name] && typeof value === typeof DEFAULTS[name];
 }
 
+export interface OptionProblem {
+  option: string;
+  /** Debug build only. */
+  sentence?: string | false;
+}
+
+/** Checks every option. Without a usable `endpoint` the tracker is disabled (its endpoint stays ''). */
+export function resolveOptions(input: unknown): { options: ResolvedOptions; problems: OptionProblem[] } {
+  const options: Record<string, unknown> = { ...DEFAULTS };
+  const problems: OptionProblem[] = [];
+  try {
+    for (const name of Object.keys(DEFAULTS) as Name[]) {
+      const value = (input as Record<string, unknown>)[name];
+      if (isValid(name, value)) options[name] = value;
+      else if (value !== undefined || name === 'endpoint') problems.push({ option: name, sentence: __DEBUG__ && describeProblem(name, value) });
+    }
+  } catch (error) {
+    // Not an object, or a getter or proxy that throws: nothing in these options can be trusted.
+    options.endpoint = '';
+    problems.push({ option: 'options', sentence: __DEBUG__ && `options must be an object with at least an endpoint, got ${show(input)}; the tracker is disabled` });
+  }
+  return { options: options as ResolvedOptions, problems };
+}
+
+/** Debug build only: what the option must be, in words. */
+function describeProblem(name: Name, value: unknown): string {
+  const range = RANGES[name];
+  const expected = range
+    ? `an integer from ${range[0]} to ${range[1]}`
+    : CHOICES[name]
+      ? `${CHOICES[name]!.map(show).join(', ')}${METHODS[name] ? ` or an object with ${METHODS[name]!.join(', ')}` : ''}`
+      : METHODS[name]
+        ? `an object with ${METHODS[name]!.join(', ')} functions`
+        : name === 'plugins'
+          ? 'an array of plugins ({ name, enrich })'
+          : FUNCTIONS.includes(name)
+            ? 'a function'
+            : name === 'endpoint'
+              ? "the collector's URL as a non-empty string"
+              : typeof DEFAULTS[name] === 'boolean'
+                ? 'true or false'
+                : 'a non-empty string';
+  const instead = name === 'endpoint' ? 'the tracker is disabled' : `using ${DEFAULTS[name] === undefined ? 'the default' : show(DEFAULTS[name])}`;
+  return `${name} must be ${expected}, got ${show(value)}; ${instead}`;
+}

@@ -1,23 +1,27 @@
 /**
  * The moments a tracker must act on, from the page (or the process) it runs in:
- * - hidden: `visibilitychange` to hidden, or `freeze`; the page may never run again, so hand
- *   events off, but it may also come back, so answers are still awaited.
+ * - hidden: `visibilitychange` to hidden, or `freeze`; the page may never run again, but it may
+ *   also come back, so answers are still awaited.
  * - pagehide: the page is being unloaded or put in the back/forward cache; no answer will come.
- * - resume: visible again, or restored from the back/forward cache (`pageshow` persisted).
+ * - resume: visible again, or `pageshow` from the back/forward cache (`restored` says which).
  * - online: the network is back.
- * - beforeExit: Node's event loop is empty; the last chance to send.
  * - storage: another document of the origin changed localStorage (never fires in the writer).
+ * - beforeExit: Node's event loop is empty; the last chance to send.
  * No `unload`/`beforeunload` listeners: they keep pages out of the back/forward cache.
  * Where there is no such event (a worker has only `online`), that hook never fires.
  */
 export interface LifecycleHandlers {
   hidden(): void;
   pagehide(): void;
-  resume(): void;
+  resume(restored: boolean): void;
   online(): void;
-  beforeExit(): void;
   storage(event: StorageEvent): void;
+  beforeExit(): void;
 }
+
+/** Every tracker's beforeExit, behind a single `process` listener: a server making a tracker per request must not pile them up. */
+const beforeExitHandlers = new Set<() => void>();
+const runBeforeExit = () => beforeExitHandlers.forEach((handler) => handler());
 
 /** Subscribes the handlers; returns the function that unsubscribes them all. */
 export function onPageLifecycle(handlers: LifecycleHandlers): () => void {
@@ -30,18 +34,22 @@ export function onPageLifecycle(handlers: LifecycleHandlers): () => void {
   const document = globalThis.document;
   const scope = typeof globalThis.addEventListener === 'function' ? (globalThis as unknown as EventTarget) : undefined;
 
-  listen(document, 'visibilitychange', () => (document.visibilityState === 'hidden' ? handlers.hidden() : handlers.resume()));
+  listen(document, 'visibilitychange', () => (document.visibilityState === 'hidden' ? handlers.hidden() : handlers.resume(false)));
   listen(document, 'freeze', () => handlers.hidden());
   listen(scope, 'pagehide', () => handlers.pagehide());
-  listen(scope, 'pageshow', (event) => (event as PageTransitionEvent).persisted && handlers.resume());
+  listen(scope, 'pageshow', (event) => (event as PageTransitionEvent).persisted && handlers.resume(true));
   listen(scope, 'online', () => handlers.online());
   listen(scope, 'storage', (event) => handlers.storage(event as StorageEvent));
 
   const process = (globalThis as { process?: { on?: Function; off?: Function } }).process;
   if (!document && typeof process?.on === 'function') {
-    const beforeExit = () => handlers.beforeExit();
-    process.on('beforeExit', beforeExit);
-    unsubscribes.push(() => process.off?.('beforeExit', beforeExit));
+    if (!beforeExitHandlers.size) process.on('beforeExit', runBeforeExit);
+    const handler = () => handlers.beforeExit();
+    beforeExitHandlers.add(handler);
+    unsubscribes.push(() => {
+      beforeExitHandlers.delete(handler);
+      if (!beforeExitHandlers.size) process.off?.('beforeExit', runBeforeExit);
+    });
   }
   return () => unsubscribes.forEach((unsubscribe) => unsubscribe());
 }

@@ -4,7 +4,7 @@
  * plain types from `event.ts`, so zod never enters a browser bundle.
  */
 import { z } from 'zod';
-export { MAX_EVENT_BYTES } from './event';
+export { MAX_EVENT_BYTES } from './capture/event';
 
 /** Segment documents 500 KB per batch request. */
 export const MAX_BATCH_REQUEST_BYTES = 500 * 1024;

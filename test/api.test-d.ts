@@ -134,8 +134,10 @@ describe('on()', () => {
     tracker.on('queued', (event) => expectTypeOf(event).toEqualTypeOf<HomingEvent>());
     tracker.on('track', (event) => expectTypeOf(event).toEqualTypeOf<HomingEvent>());
     tracker.on('delivered', (payload) => expectTypeOf(payload).toEqualTypeOf<{ events: HomingEvent[] }>());
-    tracker.on('dropped', (payload) => expectTypeOf(payload).toEqualTypeOf<{ reason: DropReason; events: HomingEvent[]; message: string }>());
-    tracker.on('retry', (payload) => expectTypeOf(payload).toEqualTypeOf<{ events: HomingEvent[]; attempt: number; delayMs: number; reason: string }>());
+    tracker.on('handedOff', (payload) => expectTypeOf(payload).toEqualTypeOf<{ events: HomingEvent[] }>());
+    // The message is the debug build's sentence; production payloads carry the reason only.
+    tracker.on('dropped', (payload) => expectTypeOf(payload).toEqualTypeOf<{ reason: DropReason; events: HomingEvent[]; message?: string }>());
+    tracker.on('retry', (payload) => expectTypeOf(payload).toEqualTypeOf<{ events: HomingEvent[]; attempt: number; delayMs: number; status?: number; reason: string }>());
     tracker.on('error', (error) => {
       expectTypeOf(error).toEqualTypeOf<HomingError>();
       expectTypeOf(error).toMatchTypeOf<Error>();
@@ -181,12 +183,12 @@ describe('stats()', () => {
       received: number;
       sent: number;
       delivered: number;
+      handedOff: number;
       retried: number;
       dropped: number;
       droppedBy: Record<DropReason, number>;
       requests: number;
       bytesSent: number;
-      sampledOut: number;
       filtered: number;
       store: StoreKind;
       health: Health;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BEACON_SETTLE_MS, createBeaconTransport } from '../src/transport/beacon';
-import { createKeepaliveBudget, KEEPALIVE_BUDGET_BYTES } from '../src/transport/keepalive-budget';
+import { createKeepaliveBudget, HOMING_KEEPALIVE_BYTES, KEEPALIVE_BUDGET_BYTES } from '../src/transport/keepalive-budget';
 import type { Transport } from '../src/transport/transport';
 import { elapse, useFakeTime } from './support/time';
 
@@ -34,6 +34,20 @@ afterEach(() => {
 });
 
 describe('beacon transport', () => {
+  it('has 24 KiB of the 64 KiB keepalive budget by default, leaving 40 KiB to the host page', () => {
+    expect(HOMING_KEEPALIVE_BYTES).toBe(24_576);
+    expect(KEEPALIVE_BUDGET_BYTES - HOMING_KEEPALIVE_BYTES).toBe(40 * 1024);
+    expect(createKeepaliveBudget().available).toBe(HOMING_KEEPALIVE_BYTES);
+  });
+
+  it('takes a whole budget-sized beacon, and nothing more beside it', async () => {
+    stubSendBeacon(true);
+    const beacon = beaconWith();
+
+    expect(await beacon.send({ body: BODY, bytes: HOMING_KEEPALIVE_BYTES, keepalive: true })).toEqual({ kind: 'handed-off' });
+    expect(await beacon.send({ body: BODY, bytes: 1, keepalive: true })).toEqual({ kind: 'unsent', cause: 'sendBeacon refused' });
+  });
+
   it('does not exist where the runtime has no sendBeacon', () => {
     vi.stubGlobal('navigator', {});
 
@@ -59,8 +73,8 @@ describe('beacon transport', () => {
     stubSendBeacon(false);
     const budget = createKeepaliveBudget();
 
-    expect(await beaconWith(budget).send({ body: BODY, bytes: 1_000, keepalive: true })).toMatchObject({ kind: 'unsent' });
-    expect(budget.available).toBe(KEEPALIVE_BUDGET_BYTES);
+    expect(await beaconWith(budget).send({ body: BODY, bytes: 1_000, keepalive: true })).toEqual({ kind: 'unsent', cause: 'sendBeacon refused' });
+    expect(budget.available).toBe(HOMING_KEEPALIVE_BYTES);
   });
 
   it('answers unsent, and frees its bytes, when sendBeacon throws', async () => {
@@ -68,8 +82,8 @@ describe('beacon transport', () => {
     stubSendBeacon(error);
     const budget = createKeepaliveBudget();
 
-    expect(await beaconWith(budget).send({ body: BODY, bytes: 1_000, keepalive: true })).toEqual({ kind: 'unsent', cause: error });
-    expect(budget.available).toBe(KEEPALIVE_BUDGET_BYTES);
+    expect(await beaconWith(budget).send({ body: BODY, bytes: 1_000, keepalive: true })).toEqual({ kind: 'unsent', cause: 'sendBeacon refused' });
+    expect(budget.available).toBe(HOMING_KEEPALIVE_BYTES);
   });
 
   it('holds its bytes in the shared budget until the beacon has had time to leave', async () => {
@@ -77,18 +91,19 @@ describe('beacon transport', () => {
     const budget = createKeepaliveBudget();
 
     await beaconWith(budget).send({ body: BODY, bytes: 20_000, keepalive: true });
-    expect(budget.available).toBe(KEEPALIVE_BUDGET_BYTES - 20_000);
+    expect(budget.available).toBe(HOMING_KEEPALIVE_BYTES - 20_000);
 
     await elapse(BEACON_SETTLE_MS);
-    expect(budget.available).toBe(KEEPALIVE_BUDGET_BYTES);
+    expect(budget.available).toBe(HOMING_KEEPALIVE_BYTES);
   });
 
   it('answers unsent, without calling sendBeacon, when the body does not fit in what is left of the budget', async () => {
     const sendBeacon = stubSendBeacon(true);
     const budget = createKeepaliveBudget();
-    budget.reserve(50_000);
+    expect(budget.reserve(HOMING_KEEPALIVE_BYTES - 10_000)).toBe(true);
 
-    expect(await beaconWith(budget).send({ body: BODY, bytes: 20_000, keepalive: true })).toMatchObject({ kind: 'unsent' });
+    expect(await beaconWith(budget).send({ body: BODY, bytes: 20_000, keepalive: true })).toEqual({ kind: 'unsent', cause: 'sendBeacon refused' });
     expect(sendBeacon).not.toHaveBeenCalled();
+    expect(budget.available).toBe(10_000);
   });
 });

@@ -259,14 +259,14 @@ describe("every status lands in its row of design.md's table", () => {
     expect(errors.map((error) => error.code)).toEqual(['rejected']);
   });
 
-  it('413: the batch split in halves, and an event refused alone dropped as too large', async () => {
+  it('413: the batch sent again in bodies under half the size refused, and an event refused alone dropped as too large', async () => {
     const refusesBig = (request: { names: string[] }) => (request.names.includes('big') ? status(413) : status(200));
     const { tracker, collector, dropped } = await startWithCollector(refusesBig);
     for (const name of ['e1', 'big', 'e2']) tracker.track(name);
 
     const stats = await tracker.flush();
 
-    expect(collector.batches()).toEqual([['e1', 'big', 'e2'], ['e1', 'big'], ['e1'], ['big'], ['e2']]);
+    expect(collector.batches()).toEqual([['e1', 'big', 'e2'], ['e1'], ['big'], ['e2']]);
     expect(stats).toMatchObject({ delivered: 2, queued: 0, retried: 0, droppedBy: { tooLarge: 1 } });
     expect(dropped).toEqual([expect.objectContaining({ reason: 'tooLarge' })]);
   });

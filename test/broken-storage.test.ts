@@ -4,21 +4,22 @@
  * (everything is delivered at the end), and is reported once through on('error'), not once per
  * event.
  */
-import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
-import { createStore as openIdbKeyvalStore, set } from 'idb-keyval';
+import { IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HomingError } from '../src/errors';
-import { STORE_TIMEOUT_MS, type EventStore, type StoredEvent } from '../src/store/event-store';
+import type { EventStore, StoredEvent } from '../src/store/event-store';
+import { STORE_TIMEOUT_MS } from '../src/store/store-chain';
 import type { SendResult } from '../src/transport/transport';
 import type { Tracker } from '../src/tracker';
-import { storedEventNumbered } from './support/events';
+import { eventOf, storedEventNumbered } from './support/events';
 import { createLocalStorageStub } from './support/local-storage-stub';
 import { answersInTurn, type Answer } from './support/recording-transport';
 import { elapse, settle, useFakeTime } from './support/time';
 import { numbered, shutDownTestTrackers, startTestTracker, trackNumbered, type HarnessOptions } from './support/tracker-harness';
 
 const DATABASE = 'homing';
-const EVENTS_KEY = 'homing:events';
+/** Where a tracker without Web Locks (Node) keeps its one queue. */
+const EVENTS_KEY = 'homing:queue:default';
 const quotaExceeded = () => new DOMException('The quota has been exceeded.', 'QuotaExceededError');
 const securityError = () => new DOMException('Access is denied for this document.', 'SecurityError');
 const retry503: SendResult = { kind: 'retry', status: 503 };
@@ -34,6 +35,7 @@ let localStorage: Storage;
 beforeEach(() => {
   useFakeTime();
   vi.stubGlobal('indexedDB', new IDBFactory());
+  vi.stubGlobal('IDBKeyRange', IDBKeyRange);
   localStorage = createLocalStorageStub();
   vi.stubGlobal('localStorage', localStorage);
 });
@@ -106,7 +108,7 @@ function recordConnections(factory: IDBFactory): IDBDatabase[] {
   return connections;
 }
 
-const idsIn = (storage: Storage) => (JSON.parse(storage.getItem(EVENTS_KEY) ?? '[]') as StoredEvent[]).map((stored) => stored.event.event);
+const idsIn = (storage: Storage) => (JSON.parse(storage.getItem(EVENTS_KEY) ?? '[]') as StoredEvent[]).map((stored) => eventOf(stored).event);
 
 describe('QuotaExceededError on write', () => {
   it('keeps tracking when a custom store throws QuotaExceededError on every write, delivers everything, and reports it once', async () => {
@@ -325,38 +327,52 @@ describe('the database closed or deleted under the tracker', () => {
 });
 
 describe('corrupted and foreign data under our keys', () => {
-  const ourDatabase = () => openIdbKeyvalStore(DATABASE, 'events');
+  /**
+   * Writes records into homing's database as a tracker without Web Locks (Node) uses it: one
+   * queue, `default`, keyed `[queue, seq, id]`; the connection closes after, as the tracker's own
+   * open must not be blocked by it.
+   */
+  async function plant(records: Array<[IDBValidKey, unknown]>) {
+    const request = indexedDB.open(DATABASE, 2);
+    request.onupgradeneeded = () => request.result.createObjectStore('queue');
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const transaction = db.transaction('queue', 'readwrite');
+    for (const [key, value] of records) transaction.objectStore('queue').put(value, key);
+    await new Promise((resolve) => (transaction.oncomplete = resolve));
+    db.close();
+  }
+  const keyOf = (n: number, id = `e${n}`) => ['default', n, id];
 
   it('discards IndexedDB records of the wrong shape, reports them once, and sends the valid ones first', async () => {
-    const db = ourDatabase();
-    await set('e1', storedEventNumbered(1), db);
-    await set('someone-else', { hello: 'world' }, db);
-    await set('e2', 42, db);
-    await set('e3', { ...storedEventNumbered(3), id: 'not-e3' }, db);
-    await set('e4', { ...storedEventNumbered(4), event: { ...storedEventNumbered(4).event, context: null } }, db);
+    await plant([
+      [keyOf(1), storedEventNumbered(1)],
+      [keyOf(2, 'someone-else'), { hello: 'world' }],
+      [keyOf(3), 42],
+      [keyOf(4), { ...storedEventNumbered(4), id: 'not-e4' }],
+      [keyOf(5), { ...storedEventNumbered(5), json: JSON.stringify({ ...eventOf(storedEventNumbered(5)), context: null }) }],
+    ]);
     const harness = await startTestTracker({ store: 'auto' });
 
-    trackNumbered(harness.tracker, 5, 6);
+    trackNumbered(harness.tracker, 6, 7);
     await deliverAll(harness.tracker);
 
-    expect(deliveredNames(harness)).toEqual(['e1', 'e5', 'e6']);
+    expect(deliveredNames(harness)).toEqual(['e1', 'e6', 'e7']);
     expect(codeCounts(harness.errors)).toEqual({ store_corrupt: 1 });
     expect(harness.errors[0]!.message).toMatch(/4 unreadable record\(s\) in the indexeddb store were discarded/);
   });
 
   it.each([
-    ['a cycle', () => {
-      const properties: Record<string, unknown> = {};
-      properties.self = properties;
-      return properties;
-    }],
-    ['a BigInt', () => ({ big: 10n })],
-  ])('discards an IndexedDB record of our shape whose properties hold %s, which JSON cannot send', async (_what, properties) => {
-    const db = ourDatabase();
-    await set('e1', storedEventNumbered(1), db);
+    ['cut short', (json: string) => json.slice(0, 40)],
+    ['holding an event of another id', (json: string) => json.replace('"messageId":"e2"', '"messageId":"e9"')],
+  ])('discards an IndexedDB record of our shape whose JSON text is %s, which no collector would take', async (_what, spoil) => {
     const foreign = storedEventNumbered(2);
-    foreign.event.properties = properties() as StoredEvent['event']['properties'];
-    await set('e2', foreign, db);
+    await plant([
+      [keyOf(1), storedEventNumbered(1)],
+      [keyOf(2), { ...foreign, json: spoil(foreign.json) }],
+    ]);
     const harness = await startTestTracker({ store: 'auto' });
 
     trackNumbered(harness.tracker, 3, 4);

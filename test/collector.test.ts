@@ -13,7 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isLoopback } from '../demo/collector.mjs';
 import { startDemoServer } from '../demo/server.mjs';
-import { MAX_DEPTH, sanitizeProperties } from '../src/sanitize';
+import { MAX_DEPTH, snapshot, type Repair } from '../src/capture/snapshot';
 import { MAX_BATCH_REQUEST_BYTES } from '../src/schema';
 
 type DemoServer = Awaited<ReturnType<typeof startDemoServer>>;
@@ -446,8 +446,9 @@ describe('deeply nested JSON', () => {
     const server = await startServer();
     let deep: Record<string, unknown> = { leaf: true };
     for (let level = 0; level < MAX_DEPTH * 2; level++) deep = { next: deep };
-    const { value: properties, repairs } = sanitizeProperties(deep, 'properties');
-    expect(repairs.join()).toMatch(/nested deeper/);
+    const repairs: Repair[] = [];
+    const properties = snapshot(deep, 'properties', (_path, reason) => repairs.push(reason));
+    expect(repairs).toEqual(['tooDeep']);
 
     const answer = await postJson(server, { batch: [trackEvent(randomUUID(), properties)], sentAt: SENT_AT });
 

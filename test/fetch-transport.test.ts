@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createFetchTransport } from '../src/transport/fetch';
-import { createKeepaliveBudget, KEEPALIVE_BUDGET_BYTES, type KeepaliveBudget } from '../src/transport/keepalive-budget';
+import { createKeepaliveBudget, HOMING_KEEPALIVE_BYTES, type KeepaliveBudget } from '../src/transport/keepalive-budget';
 import type { SendRequest } from '../src/transport/transport';
 import { elapse, useFakeTime } from './support/time';
 
@@ -24,8 +24,8 @@ function hangingUntilAborted() {
   );
 }
 
-function transportWith(fetch: typeof globalThis.fetch, budget: KeepaliveBudget = createKeepaliveBudget(), timeoutMs = 10_000) {
-  return createFetchTransport({ endpoint: ENDPOINT, fetch, budget, timeoutMs, now: () => NOW });
+function transportWith(fetch: typeof globalThis.fetch, budget: KeepaliveBudget = createKeepaliveBudget(), timeoutMs = 10_000, headers: Record<string, string> = {}) {
+  return createFetchTransport({ url: ENDPOINT, fetch, headers, budget, timeoutMs, now: () => NOW });
 }
 
 const initOf = (fetch: ReturnType<typeof answering>) => fetch.mock.calls[0]![1]!;
@@ -47,6 +47,26 @@ describe('the request', () => {
     expect(init.body).toBe('{"batch":[]}');
     expect(new Headers(init.headers).get('Content-Type')).toBe('application/json');
     expect(init.credentials).toBe('omit');
+  });
+
+  it("sends the engine's headers besides Content-Type", async () => {
+    const fetch = answering(200);
+
+    await transportWith(fetch, createKeepaliveBudget(), 10_000, { Authorization: 'Basic d2s6' }).send(request());
+
+    const headers = new Headers(initOf(fetch).headers);
+    expect(headers.get('Authorization')).toBe('Basic d2s6');
+    expect(headers.get('Content-Type')).toBe('application/json');
+  });
+
+  it('sends the body as given, uncompressed', async () => {
+    const fetch = answering(200);
+    const body = JSON.stringify({ batch: [{ type: 'track', event: 'Signed Up' }] });
+
+    await transportWith(fetch).send({ body, bytes: body.length, keepalive: false });
+
+    expect(initOf(fetch).body).toBe(body);
+    expect(new Headers(initOf(fetch).headers).get('Content-Encoding')).toBeNull();
   });
 
   it('does not ask for keepalive unless told to', async () => {
@@ -128,8 +148,8 @@ describe('the keepalive budget', () => {
 
     await transportWith(fetch, budget).send(request(10_000, true));
 
-    expect(availableDuringRequest).toBe(KEEPALIVE_BUDGET_BYTES - 10_000);
-    expect(budget.available).toBe(KEEPALIVE_BUDGET_BYTES);
+    expect(availableDuringRequest).toBe(HOMING_KEEPALIVE_BYTES - 10_000);
+    expect(budget.available).toBe(HOMING_KEEPALIVE_BYTES);
   });
 
   it('frees the bytes when a keepalive request fails', async () => {
@@ -137,7 +157,13 @@ describe('the keepalive budget', () => {
 
     await transportWith(vi.fn<typeof globalThis.fetch>(async () => Promise.reject(new TypeError('offline'))), budget).send(request(10_000, true));
 
-    expect(budget.available).toBe(KEEPALIVE_BUDGET_BYTES);
+    expect(budget.available).toBe(HOMING_KEEPALIVE_BYTES);
+  });
+
+  it('takes a keepalive request of exactly the budget', async () => {
+    const fetch = answering(200);
+
+    expect(await transportWith(fetch).send(request(HOMING_KEEPALIVE_BYTES, true))).toEqual({ kind: 'delivered', status: 200 });
   });
 
   it('leaves the budget alone for a request that need not outlive the page', async () => {
@@ -151,66 +177,28 @@ describe('the keepalive budget', () => {
     await transportWith(fetch, budget).send(request(100_000, false));
 
     expect(fetch).toHaveBeenCalledOnce();
-    expect(availableDuringRequest).toBe(KEEPALIVE_BUDGET_BYTES);
+    expect(availableDuringRequest).toBe(HOMING_KEEPALIVE_BYTES);
   });
 
-  it('answers unsent, without fetching, when the keepalive request does not fit in 64 KiB', async () => {
+  it("answers unsent, without fetching, when the keepalive request does not fit homing's 24 KiB of the budget", async () => {
     const fetch = answering(200);
 
-    const result = await transportWith(fetch).send(request(KEEPALIVE_BUDGET_BYTES + 1, true));
+    const result = await transportWith(fetch).send(request(HOMING_KEEPALIVE_BYTES + 1, true));
 
-    expect(result).toMatchObject({ kind: 'unsent' });
+    expect(result).toEqual({ kind: 'unsent', cause: 'keepalive budget' });
     expect(fetch).not.toHaveBeenCalled();
   });
 
-  it('shares the 64 KiB between requests under way: the one that would overflow it is unsent', async () => {
+  it('shares the budget between requests under way: the one that would overflow it is unsent', async () => {
     const budget = createKeepaliveBudget();
     const first = hangingUntilAborted();
     const second = answering(200);
 
-    void transportWith(first, budget).send(request(40_000, true));
-    const result = await transportWith(second, budget).send(request(30_000, true));
+    void transportWith(first, budget).send(request(20_000, true));
+    const result = await transportWith(second, budget).send(request(10_000, true));
 
-    expect(result).toMatchObject({ kind: 'unsent' });
+    expect(result).toEqual({ kind: 'unsent', cause: 'keepalive budget' });
     expect(second).not.toHaveBeenCalled();
-    expect(budget.available).toBe(KEEPALIVE_BUDGET_BYTES - 40_000);
-  });
-});
-
-describe('compression', () => {
-  const compressing = (fetch: typeof globalThis.fetch) =>
-    createFetchTransport({ endpoint: ENDPOINT, fetch, budget: createKeepaliveBudget(), timeoutMs: 10_000, now: () => NOW, compress: true });
-  const body = JSON.stringify({ batch: Array.from({ length: 50 }, (_, i) => ({ type: 'track', event: 'Signed Up', i })) });
-
-  it('gzips the body with Content-Encoding: gzip when asked to', async () => {
-    const fetch = answering(200);
-
-    await compressing(fetch).send({ body, bytes: body.length, keepalive: false });
-
-    const init = initOf(fetch);
-    expect(new Headers(init.headers).get('Content-Encoding')).toBe('gzip');
-    const sent = new Uint8Array(init.body as ArrayBuffer);
-    expect(sent.length).toBeLessThan(body.length / 4);
-    const { gunzipSync } = await import('node:zlib');
-    expect(gunzipSync(sent).toString('utf8')).toBe(body);
-  });
-
-  it('sends a keepalive request uncompressed, at once, since the page may be going away', async () => {
-    const fetch = answering(200);
-
-    void compressing(fetch).send({ body, bytes: body.length, keepalive: true });
-
-    expect(fetch).toHaveBeenCalledOnce();
-    expect(initOf(fetch).body).toBe(body);
-    expect(new Headers(initOf(fetch).headers).get('Content-Encoding')).toBeNull();
-  });
-
-  it('sends plain JSON when compression is not asked for', async () => {
-    const fetch = answering(200);
-
-    await transportWith(fetch).send({ body, bytes: body.length, keepalive: false });
-
-    expect(initOf(fetch).body).toBe(body);
-    expect(new Headers(initOf(fetch).headers).get('Content-Encoding')).toBeNull();
+    expect(budget.available).toBe(HOMING_KEEPALIVE_BYTES - 20_000);
   });
 });

@@ -6,9 +6,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { utf8Length } from '../src/bytes';
-import type { HomingEvent } from '../src/event';
-import { MAX_EVENT_BYTES } from '../src/event';
-import type { JsonObject } from '../src/sanitize';
+import type { HomingEvent } from '../src/capture/event';
+import { MAX_EVENT_BYTES } from '../src/capture/event';
+import type { JsonObject } from '../src/capture/snapshot';
 import { createLocalStorageStub } from './support/local-storage-stub';
 import { nameOf } from './support/recording-transport';
 import { settle, useFakeTime } from './support/time';
@@ -419,20 +419,24 @@ describe('events over 32 KB', () => {
     let size = 0;
     tracker.on('queued', (event: HomingEvent) => (size = utf8Length(JSON.stringify(event))));
     tracker.track('Case', { padding: 'x'.repeat(padding) });
+    await settle();
     return size;
   }
 
-  it('drops a 1 MB string property as too large, with the event and its size, and sends the others', async () => {
-    const outcome = await trackBetween((track) => track('Case', { blob: 'x'.repeat(1 << 20) }));
+  /** An event that no cut string brings under the limit: four thousand keys weigh more than 32 KB on their own. */
+  const manyKeys = () => Object.fromEntries(Array.from({ length: 4_000 }, (_, i) => [`key${i}`, 'x'.repeat(8)]));
 
-    expectNeighboursDelivered(outcome, false);
-    expect(outcome.errors).toEqual([expect.objectContaining({ code: 'event_too_large' })]);
-    expect(outcome.errors[0]!.message).toMatch(/track\("Case"\) dropped: \d{7} bytes, over the 32768-byte limit/);
-    expect(outcome.tracker.stats()).toMatchObject({ received: 2, dropped: 1, droppedBy: { tooLarge: 1 } });
-    expect(outcome.dropped).toEqual([{ reason: 'tooLarge', events: [expect.objectContaining({ event: 'Case' })], message: expect.stringMatching(/^\d{7} bytes/) }]);
+  it('cuts a 1 MB string property down to fit, says where, and sends the event', async () => {
+    const outcome = await trackBetween((track) => track('Case', { blob: 'x'.repeat(1 << 20), kept: 'yes' }));
+
+    expectNeighboursDelivered(outcome);
+    const sent = outcome.sent.find((event) => event.event === 'Case')!;
+    expect(utf8Length(JSON.stringify(sent))).toBeLessThanOrEqual(MAX_EVENT_BYTES);
+    expect(sent.properties).toMatchObject({ kept: 'yes', blob: expect.stringMatching(/^x{20000,}$/) });
+    expect(outcome.errors).toEqual([expect.objectContaining({ code: 'invalid_property', path: 'properties.blob', reason: 'truncated' })]);
   });
 
-  it('accepts an event of exactly 32 KB and drops one a byte larger', async () => {
+  it('accepts an event of exactly 32 KB untouched and cuts one a byte larger', async () => {
     const padding = MAX_EVENT_BYTES - (await sizeWithPadding(0));
     expect(await sizeWithPadding(padding)).toBe(MAX_EVENT_BYTES);
 
@@ -442,14 +446,26 @@ describe('events over 32 KB', () => {
       track('Over', { padding: 'x'.repeat(padding + 1) });
     });
 
-    expect(outcome.names).toEqual(['before', 'Case', 'after']);
-    expect(outcome.errors).toEqual([expect.objectContaining({ code: 'event_too_large', message: expect.stringContaining(`${MAX_EVENT_BYTES + 1} bytes`) })]);
+    expect(outcome.names).toEqual(['before', 'Case', 'Over', 'after']);
+    expect((outcome.sent[1]!.properties!.padding as string).length).toBe(padding);
+    expect((outcome.sent[2]!.properties!.padding as string).length).toBeLessThan(padding);
+    expect(outcome.errors).toEqual([expect.objectContaining({ code: 'invalid_property', path: 'properties.padding', reason: 'truncated' })]);
+  });
+
+  it('drops an event that cannot be brought under 32 KB, with the event and its size, and sends the others', async () => {
+    const outcome = await trackBetween((track) => track('Case', manyKeys()));
+
+    expectNeighboursDelivered(outcome, false);
+    expect(outcome.errors).toEqual([expect.objectContaining({ code: 'event_too_large' })]);
+    expect(outcome.errors[0]!.message).toMatch(/track\("Case"\) dropped: \d{5} bytes, over the 32768-byte limit/);
+    expect(outcome.tracker.stats()).toMatchObject({ received: 2, dropped: 1, droppedBy: { tooLarge: 1 } });
+    expect(outcome.dropped).toEqual([{ reason: 'tooLarge', events: [expect.objectContaining({ event: 'Case' })], message: expect.stringMatching(/\d{5} bytes/) }]);
   });
 
   it('never blocks the queue: the events queued around a too-large one go in their batches', async () => {
     const outcome = await trackBetween(
       (track) => {
-        for (let i = 0; i < 3; i++) track('Huge', { blob: 'x'.repeat(40_000) });
+        for (let i = 0; i < 3; i++) track('Huge', manyKeys());
       },
       { batchSize: 2 },
     );
@@ -460,12 +476,14 @@ describe('events over 32 KB', () => {
     expect(outcome.reported('event_too_large')).toHaveLength(3);
   });
 
-  it('counts a multi-byte string by its UTF-8 bytes, not its length', async () => {
+  it('counts a multi-byte string by its UTF-8 bytes, not its length, when it cuts it', async () => {
     // 12,000 characters of 3 bytes each: 36,000 bytes, though its length is well under 32,768.
     const outcome = await trackBetween((track) => track('Case', { text: '€'.repeat(12_000) }));
 
-    expectNeighboursDelivered(outcome, false);
-    expect(outcome.reported('event_too_large')).toHaveLength(1);
+    expectNeighboursDelivered(outcome);
+    const sent = outcome.sent.find((event) => event.event === 'Case')!;
+    expect(utf8Length(JSON.stringify(sent))).toBeLessThanOrEqual(MAX_EVENT_BYTES);
+    expect(outcome.reported('invalid_property')).toEqual([expect.objectContaining({ path: 'properties.text', reason: 'truncated' })]);
   });
 });
 

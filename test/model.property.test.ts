@@ -2,7 +2,9 @@
  * The whole tracker against a reference model (design.md invariants 1–4 and 6): random sequences
  * of track, flush, collector answers (200, 503, 429 with Retry-After, 413, 400, network error),
  * offline and online spells, reloads (a new tracker on the same store, the old one shut down or
- * killed mid-flight) and a store that starts failing, under fake time with a seeded random source.
+ * killed mid-flight), a store that starts failing, and an IndexedDB write that fails once so the
+ * page falls back to localStorage right before a reload (issue 14: what a fallback store holds
+ * must be read back by the next load), under fake time with a seeded random source.
  *
  * The model is the FIFO of the events that have no final answer yet. As the run goes, every
  * request must carry the front of that FIFO (requeue-at-front included), and every event the
@@ -11,15 +13,23 @@
  * advanced until the queue is empty), every tracked event must have arrived exactly once and in
  * tracking order, or be explained by `stats()`.
  */
+import { IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { DropReason } from '../src/delivery';
+import type { DropReason } from '../src/delivery/decide';
 import type { HomingError } from '../src/errors';
-import type { HomingEvent } from '../src/event';
-import { BACKOFF_BASE_MS, BACKOFF_CAP_MS } from '../src/retry';
-import { createAutoStore, type EventStore, type StoreFallback } from '../src/store/event-store';
-import { createLocalStorageStore } from '../src/store/local-storage';
-import { createMemoryStore } from '../src/store/memory';
+import type { HomingEvent } from '../src/capture/event';
+import { BACKOFF_BASE_MS, BACKOFF_CAP_MS } from '../src/delivery/backoff';
+import type { EventStore, StoreKind } from '../src/store/event-store';
+import { createStoreChain } from '../src/store/store-chain';
+
+interface StoreFallback {
+  from: StoreKind;
+  to: StoreKind;
+  cause: unknown;
+}
+import { createLocalStorageBackend } from '../src/store/local-storage';
+import { createMemoryBackend } from '../src/store/memory';
 import { createTracker, type Tracker, type TrackerStats } from '../src/tracker';
 import { stubNavigator, stubWindowEvents } from './support/browser-stubs';
 import { createFakeCollector, hangForever, status, type CollectedRequest } from './support/fake-collector';
@@ -29,10 +39,18 @@ import { elapse, settle, useFakeTime } from './support/time';
 /** 1,000 runs of up to 30 commands in CI, in a few seconds; HOMING_MODEL_RUNS=20000 for a longer hunt. */
 const RUNS = Number(process.env.HOMING_MODEL_RUNS) || 1_000;
 const MAX_COMMANDS = 30;
+/** Runs over (fake) IndexedDB, slower by its macrotasks: a fifth as many. */
+const AUTO_RUNS = Math.max(50, Math.round(RUNS / 5));
 
 type Mode = 'ok' | '503' | '429' | '413' | '400' | 'network error';
 type Fate = 'delivered' | DropReason;
 type Answer = number | 'network error';
+/**
+ * Where page loads keep their events: `chain`, one store object for every page load (the
+ * product's localStorage ▸ memory chain); `localstorage`, the tracker's own `store:
+ * 'localstorage'`; `auto`, the tracker's own `store: 'auto'` over (fake) IndexedDB and localStorage.
+ */
+type StoreSetup = 'chain' | 'localstorage' | 'auto';
 
 interface Config {
   maxQueueSize: number;
@@ -52,6 +70,16 @@ const CODE_OF: Record<DropReason, HomingError['code']> = {
   tooLarge: 'event_too_large',
 };
 const RETRYABLE = new Set<Answer>([503, 429, 'network error']);
+
+/** Turns of the macrotask queue that let fake-indexeddb finish what it started (it works in real macrotasks). */
+const INDEXEDDB_TURNS = 30;
+/** A tracker's start (leftovers read, adopted, then a drain) takes a few turns of the event loop. */
+const SETTLE_TURNS = 5;
+/**
+ * With IndexedDB, fake time moves in steps no longer than this, IndexedDB idle in between, so no
+ * store timeout (3 s) fires on a database that is merely busy.
+ */
+const INDEXEDDB_TIME_STEP_MS = 1_000;
 
 /** A small seeded generator (mulberry32), so each run's backoff jitter is reproducible. */
 function seededRandom(seed: number): () => number {
@@ -99,6 +127,8 @@ interface Instance {
   droppedEmitted: Record<DropReason, number>;
   /** Events track() refused as too large before queueing them. */
   refusedAtTrack: number;
+  /** Store fallbacks this page load must report (its IndexedDB write was made to fail). */
+  expectedFallbacks: number;
 }
 
 /** The model and the system under test, side by side; the commands drive both. */
@@ -111,6 +141,8 @@ class World {
   retryAfter = '0';
   online = true;
   storeBroken = false;
+  /** The next IndexedDB put throws QuotaExceededError (then IndexedDB works again). */
+  failNextIndexedDbPut = false;
   /** Per event: retryable answers to requests that carried it, and the last answer it got. */
   readonly retryableAnswers = new Map<number, number>();
   readonly lastAnswer = new Map<number, { answer: Answer; names: string[] }>();
@@ -128,20 +160,50 @@ class World {
   readonly random: () => number;
 
   /**
-   * `shared`: the tracker's own `store: 'localstorage'`, shared by page loads as tabs share it
-   * (sender lock, refresh before each send, leases). Otherwise one store object for every page
-   * load: the product's localStorage ▸ memory chain.
+   * `localstorage` and `auto`: the tracker's own store, shared by page loads as tabs share it
+   * (sender lock, refresh before each send, leases). `chain`: one store object for every page
+   * load, the product's localStorage ▸ memory chain.
    */
   constructor(
     readonly config: Config,
-    readonly shared = false,
+    readonly storage: StoreSetup = 'chain',
   ) {
     vi.stubGlobal('localStorage', this.localStorage.storage);
+    if (storage === 'auto') {
+      vi.stubGlobal('indexedDB', new IDBFactory());
+      vi.stubGlobal('IDBKeyRange', IDBKeyRange);
+      const put = IDBObjectStore.prototype.put;
+      const world = this;
+      vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+        if (!world.failNextIndexedDbPut) return put.apply(this, args);
+        world.failNextIndexedDbPut = false;
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      });
+    }
     // No cross-run chatter between trackers of one process: the lock falls back to its localStorage lease.
     vi.stubGlobal('BroadcastChannel', undefined);
     // The product's own chain for `store: 'localstorage'`, shared by every page load of the run.
-    this.store = createAutoStore([() => createLocalStorageStore('homing-model'), createMemoryStore], (fallback) => this.fallbacks.push(fallback));
+    this.store = createStoreChain([() => createLocalStorageBackend('homing-model'), createMemoryBackend], 'model', (from, to, cause) => this.fallbacks.push({ from, to, cause })).own;
     this.random = seededRandom(config.seed);
+  }
+
+  /** Whether page loads share the tracker's own store, as tabs do. */
+  get shared(): boolean {
+    return this.storage !== 'chain';
+  }
+
+  /** Lets pending work run: promise chains, and with IndexedDB what the database started. */
+  async settle() {
+    for (let turn = 0; turn < (this.storage === 'auto' ? INDEXEDDB_TURNS : SETTLE_TURNS); turn++) await settle();
+  }
+
+  /** Moves fake time forward by `ms`; with IndexedDB, in steps with the database idle in between. */
+  async elapse(ms: number) {
+    if (this.storage !== 'auto') return elapse(ms);
+    for (let passed = 0; passed < ms; passed += INDEXEDDB_TIME_STEP_MS) {
+      await elapse(Math.min(INDEXEDDB_TIME_STEP_MS, ms - passed));
+      await this.settle();
+    }
   }
 
   get current(): Instance {
@@ -226,7 +288,7 @@ class World {
 
   /** A new page load: a tracker on the shared store, fetching through the collector until killed. */
   startInstance(): Instance {
-    const instance: Instance = { tracker: undefined as unknown as Tracker, killed: false, failures: 0, failedAt: 0, retryAfterUntil: 0, notBefore: 0, errors: [], droppedEmitted: { overflow: 0, rejected: 0, attempts: 0, invalid: 0, tooLarge: 0 }, refusedAtTrack: 0 };
+    const instance: Instance = { tracker: undefined as unknown as Tracker, killed: false, failures: 0, failedAt: 0, retryAfterUntil: 0, notBefore: 0, errors: [], droppedEmitted: { overflow: 0, rejected: 0, attempts: 0, invalid: 0, tooLarge: 0 }, refusedAtTrack: 0, expectedFallbacks: 0 };
     const { maxQueueSize, batchSize, maxAttempts, maxBatchBytes, flushInterval } = this.config;
     const failed = (retryAfterUntil = 0) => {
       instance.failures++;
@@ -267,7 +329,7 @@ class World {
       load: async () => structuredClone(await shared.load()),
       write: (changes) => (instance.killed ? hangForever() : shared.write(structuredClone(changes))),
     };
-    const tracker = createTracker({ endpoint: '/collect', store: this.shared ? 'localstorage' : store, fetch, random, maxQueueSize, batchSize, maxAttempts, maxBatchBytes, flushInterval });
+    const tracker = createTracker({ endpoint: '/collect', store: this.storage === 'chain' ? store : this.storage, fetch, random, maxQueueSize, batchSize, maxAttempts, maxBatchBytes, flushInterval });
     instance.tracker = tracker;
     const alive =
       <T>(listener: (payload: T) => void) =>
@@ -295,20 +357,25 @@ class World {
     return instance;
   }
 
-  track(padding: number) {
+  track(padding: number): number {
     const n = ++this.tracked;
     this.pending.push(n);
-    // Nothing is in flight between commands: past the bound, the oldest waiting events must go now.
-    const overflowing = this.pending.slice(0, Math.max(0, this.pending.length - this.config.maxQueueSize)).filter((m) => m !== n);
     this.current.tracker.track(`e${n}`, { n, padding: 'x'.repeat(padding) });
-    if (this.queuedSeen.has(n)) {
-      for (const m of overflowing) if (this.fates.get(m) !== 'overflow') this.violation(`e${m} was not dropped when e${n} overflowed the queue`);
-      return;
+    return n;
+  }
+
+  /**
+   * After a burst was enriched (in a task of its own): each of its events was queued, or refused
+   * as too large, and said so through on('dropped') and on('error'). A padding too long for the
+   * limit is cut, not refused.
+   */
+  checkBurst(numbers: number[]) {
+    for (const n of numbers) {
+      if (this.queuedSeen.has(n)) continue;
+      const refused = this.current.errors.some((error) => error.code === 'event_too_large' && error.message.includes(`track("e${n}")`));
+      if (!refused) this.violation(`e${n} was neither queued nor refused as too large`);
+      if (this.fates.get(n) !== 'tooLarge') this.violation(`e${n} was refused as too large without an on('dropped')`);
     }
-    // Not queued: it must have been refused as too large, and said so through on('dropped') and on('error').
-    const error = this.current.errors.at(-1);
-    if (error?.code !== 'event_too_large' || !error.message.includes(`track("e${n}")`)) this.violation(`e${n} was neither queued nor refused as too large`);
-    if (this.fates.get(n) !== 'tooLarge') this.violation(`e${n} was refused as too large without an on('dropped')`);
   }
 
   /** The invariants that hold between any two commands. */
@@ -324,10 +391,10 @@ class World {
     this.mode = 'ok';
     this.navigator.onLine = this.online = true;
     this.window.dispatchEvent(new Event('online'));
-    await settle();
+    await this.settle();
     for (let round = 0; round < 40 && this.current.tracker.stats().queued > 0; round++) {
       await this.current.tracker.flush();
-      await elapse(61_000);
+      await this.elapse(61_000);
     }
     await this.current.tracker.shutdown();
   }
@@ -360,11 +427,14 @@ class World {
     expect(sum((s) => s.delivered) + sum((s) => s.dropped) + final.queued).toBe(this.tracked);
 
     // Each drop reported once through on('error'), with its code; nothing else went wrong.
-    for (const { errors, droppedEmitted, refusedAtTrack } of this.instances) {
+    for (const { errors, droppedEmitted, refusedAtTrack, expectedFallbacks } of this.instances) {
       const count = (code: string) => errors.filter((error) => error.code === code).length;
       for (const reason of ['overflow', 'rejected', 'attempts'] as const) expect(count(CODE_OF[reason]), CODE_OF[reason]).toBe(droppedEmitted[reason]);
       expect(count(CODE_OF.tooLarge)).toBe(droppedEmitted.tooLarge + refusedAtTrack);
-      expect(errors.filter((error) => !['queue_overflow', 'rejected', 'gave_up', 'event_too_large'].includes(error.code))).toEqual([]);
+      // The IndexedDB write made to fail is reported once, by the page load it failed in.
+      expect(count('store_fallback'), 'store_fallback').toBe(expectedFallbacks);
+      // A padding cut to fit the limit is a repair, reported as such.
+      expect(errors.filter((error) => !['queue_overflow', 'rejected', 'gave_up', 'event_too_large', 'store_fallback', 'invalid_property'].includes(error.code))).toEqual([]);
     }
     // A store that broke is left once, carrying what it held; one that did not is never left.
     expect(this.fallbacks.length).toBeLessThanOrEqual(this.storeBroken ? 1 : 0);
@@ -373,7 +443,7 @@ class World {
 
   async teardown() {
     for (const { tracker } of this.instances) void tracker.shutdown();
-    await settle();
+    await this.settle();
   }
 }
 
@@ -383,8 +453,9 @@ class Track implements Command {
   constructor(readonly paddings: number[]) {}
   check = () => true;
   async run(world: World) {
-    for (const padding of this.paddings) world.track(padding);
-    await settle();
+    const numbers = this.paddings.map((padding) => world.track(padding));
+    await world.settle();
+    world.checkBurst(numbers);
     world.checkInvariants();
   }
   toString = () => `track(${this.paddings.join(', ')})`;
@@ -394,7 +465,7 @@ class Flush implements Command {
   check = () => true;
   async run(world: World) {
     await world.current.tracker.flush();
-    await settle();
+    await world.settle();
     world.checkInvariants();
   }
   toString = () => 'flush()';
@@ -420,7 +491,7 @@ class GoOffline implements Command {
   async run(world: World) {
     world.navigator.onLine = world.online = false;
     world.window.dispatchEvent(new Event('offline'));
-    await settle();
+    await world.settle();
     world.checkInvariants();
   }
   toString = () => 'offline';
@@ -431,7 +502,7 @@ class GoOnline implements Command {
   async run(world: World) {
     world.navigator.onLine = world.online = true;
     world.window.dispatchEvent(new Event('online'));
-    await settle();
+    await world.settle();
     world.checkInvariants();
   }
   toString = () => 'online';
@@ -441,7 +512,7 @@ class Wait implements Command {
   constructor(readonly ms: number) {}
   check = () => true;
   async run(world: World) {
-    await elapse(this.ms);
+    await world.elapse(this.ms);
     world.checkInvariants();
   }
   toString = () => `wait ${this.ms} ms`;
@@ -453,20 +524,44 @@ class Reload implements Command {
   // A killed page's timers live on in this process; with a shared store its lock lease would never expire.
   check = (world: Readonly<World>) => this.graceful || !world.shared;
   async run(world: World) {
-    const old = world.current;
-    if (this.graceful) await old.tracker.shutdown();
-    else {
-      old.statsAtDeath = old.tracker.stats();
-      old.killed = true;
-      // Only to unsubscribe its page listeners; it may go on in this process, reaching nothing.
-      void old.tracker.shutdown();
-    }
-    await settle();
-    world.startInstance();
-    await settle();
-    world.checkInvariants();
+    await reload(world, this.graceful);
   }
   toString = () => (this.graceful ? 'reload (shutdown first)' : 'reload (the old page killed)');
+}
+
+async function reload(world: World, graceful: boolean) {
+  const old = world.current;
+  if (graceful) await old.tracker.shutdown();
+  else {
+    old.statsAtDeath = old.tracker.stats();
+    old.killed = true;
+    // Only to unsubscribe its page listeners; it may go on in this process, reaching nothing.
+    void old.tracker.shutdown();
+  }
+  await world.settle();
+  world.startInstance();
+  await world.settle();
+  world.checkInvariants();
+}
+
+/**
+ * One IndexedDB write fails, so the page falls back to localStorage (tracking one event makes the
+ * write), then the page reloads on the same storage with IndexedDB working again: the next load
+ * must find what the fallback store holds (issue 14, item 2).
+ */
+class FallbackThenReload implements Command {
+  check = (world: Readonly<World>) => world.storage === 'auto';
+  async run(world: World) {
+    world.failNextIndexedDbPut = true;
+    world.track(0);
+    await world.settle();
+    const { store } = world.current.tracker.stats();
+    if (world.failNextIndexedDbPut || store !== 'localstorage') world.violation(`a failed IndexedDB write left the tracker on ${store}, not localstorage`);
+    world.failNextIndexedDbPut = false;
+    world.current.expectedFallbacks++;
+    await reload(world, true);
+  }
+  toString = () => 'an IndexedDB write fails (fallback to localStorage), then reload (shutdown first)';
 }
 
 class BreakStore implements Command {
@@ -504,28 +599,31 @@ const commands = fc.commands(
     fc.constantFrom(100, 1_000, 5_000, 30_000, 61_000).map((ms) => new Wait(ms)),
     fc.boolean().map((graceful) => new Reload(graceful)),
     fc.constant(new BreakStore()),
+    fc.constant(new FallbackThenReload()),
   ],
   { maxCommands: MAX_COMMANDS, size: 'max' },
 );
 
 afterEach(() => {
+  vi.restoreAllMocks();
   vi.unstubAllGlobals();
   vi.useRealTimers();
 });
 
 /** Runs the commands against the model, settles, and checks every event is accounted for. */
-const property = (shared: boolean) =>
+const property = (storage: StoreSetup) =>
   fc.asyncProperty(config, commands, async (config, commands) => {
     useFakeTime();
-    const world = new World(config, shared);
+    const world = new World(config, storage);
     try {
       world.startInstance();
-      await settle();
+      await world.settle();
       await fc.asyncModelRun(() => ({ model: world, real: world }), commands);
       await world.settleAll();
       world.expectEveryEventAccountedFor();
     } finally {
       await world.teardown();
+      vi.restoreAllMocks();
       vi.unstubAllGlobals();
       vi.useRealTimers();
     }
@@ -535,7 +633,7 @@ describe('the tracker against its model', () => {
   it(
     'delivers every event once, in tracking order, or explains it in stats(), whatever the collector, the network, reloads and the store do',
     async () => {
-      await fc.assert(property(false), { numRuns: RUNS });
+      await fc.assert(property('chain'), { numRuns: RUNS });
     },
     Math.max(60_000, RUNS * 50),
   );
@@ -543,8 +641,16 @@ describe('the tracker against its model', () => {
   it(
     'does the same on its own shared localStorage store, with the sender lock and a refresh before each send',
     async () => {
-      await fc.assert(property(true), { numRuns: RUNS });
+      await fc.assert(property('localstorage'), { numRuns: RUNS });
     },
     Math.max(60_000, RUNS * 50),
+  );
+
+  it(
+    "does the same on its own store: 'auto' (IndexedDB ▸ localStorage), through IndexedDB writes that fail and reloads after them",
+    async () => {
+      await fc.assert(property('auto'), { numRuns: AUTO_RUNS });
+    },
+    Math.max(60_000, AUTO_RUNS * 200),
   );
 });

@@ -1,28 +1,32 @@
 /**
- * The queue's invariants (design.md 1–3) against a model: random sequences of enqueue,
- * takeBatch, success, rejection and failure, where the model is the plain FIFO the queue must
- * behave like.
+ * The queue's invariants (design.md 1–3) against a model: random sequences of push, take,
+ * settle, requeue, adopt and clear, where the model is the plain FIFO the queue must behave
+ * like, and a recording mirror stands for the store the queue writes behind to.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createQueue, type Queue } from '../src/queue';
-import type { EventStore, StoredEvent } from '../src/store/event-store';
-import { createMemoryStore } from '../src/store/memory';
-import { eventNumbered } from './support/events';
+import { createQueue, type Queue, type QueueMirror } from '../src/queue/queue';
+import type { StoredEvent } from '../src/store/event-store';
+import { storedEventNumbered } from './support/events';
 
 type Operation =
-  | { kind: 'enqueue'; count: number; bytes: number }
-  | { kind: 'takeBatch'; maxCount: number; maxBytes: number }
-  /** A final answer for an in-flight batch: delivered or rejected; either way it leaves. */
-  | { kind: 'remove'; pick: number; reason: 'delivered' | 'rejected' }
-  /** A retryable failure: the batch goes back. */
-  | { kind: 'requeue'; pick: number };
+  | { kind: 'push'; count: number; bytes: number }
+  | { kind: 'take'; maxCount: number; maxBytes: number }
+  /** A final answer for an in-flight batch (delivered, rejected, handed off): it leaves. */
+  | { kind: 'settle'; pick: number }
+  /** A retryable failure (attempted) or an unsent request (not): the batch goes back. */
+  | { kind: 'requeue'; pick: number; attempted: boolean }
+  /** An orphan's events, older than anything this queue pushed since it started. */
+  | { kind: 'adopt'; count: number }
+  | { kind: 'clear' };
 
 const operation: fc.Arbitrary<Operation> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('enqueue' as const), count: fc.integer({ min: 1, max: 4 }), bytes: fc.integer({ min: 1, max: 120 }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('takeBatch' as const), maxCount: fc.integer({ min: 1, max: 6 }), maxBytes: fc.integer({ min: 1, max: 300 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('remove' as const), pick: fc.nat(), reason: fc.constantFrom('delivered' as const, 'rejected' as const) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('requeue' as const), pick: fc.nat() }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('push' as const), count: fc.integer({ min: 1, max: 4 }), bytes: fc.integer({ min: 1, max: 120 }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('take' as const), maxCount: fc.integer({ min: 1, max: 6 }), maxBytes: fc.integer({ min: 1, max: 300 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('settle' as const), pick: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('requeue' as const), pick: fc.nat(), attempted: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('adopt' as const), count: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'clear' as const }) },
 );
 
 const scenario = fc.record({
@@ -31,27 +35,51 @@ const scenario = fc.record({
 });
 
 const RUNS = 300;
+/** Pushed events are numbered from here up; adopted ones count down from just below, so they are older. */
+const FIRST_PUSHED = 10_000;
 
-/** The FIFO the queue must behave like; event `n` is the n-th enqueued, so FIFO order is numeric order. */
+/** The FIFO the queue must behave like; an event's number is its seq, so FIFO order is numeric order. */
 interface Model {
   waiting: number[];
   inFlight: number[][];
-  bytes: Map<number, number>;
   attempts: Map<number, number>;
-  outcome: Map<number, 'delivered' | 'rejected' | 'overflow'>;
-  enqueued: number;
+  outcome: Map<number, 'settled' | 'overflow' | 'cleared'>;
+  created: number[];
 }
 
-const numberOf = (stored: StoredEvent) => Number(stored.id.slice(1));
-const numbersOf = (batch: StoredEvent[]) => batch.map(numberOf);
+/** A mirror that applies every change to a map, as a store would, and checks each run it is told of. */
+function recordingMirror() {
+  const stored = new Map<string, StoredEvent>();
+  const puts: StoredEvent[][] = [];
+  const mirror: QueueMirror = {
+    put(events) {
+      puts.push(events.map((event) => ({ ...event })));
+      for (const event of events) stored.set(event.id, { ...event });
+    },
+    remove(events, run) {
+      if (run && events.length > 1) {
+        // A run is one range delete: it must not hold anything else the store has.
+        const [first, last] = [events[0]!.seq, events.at(-1)!.seq];
+        const removed = new Set(events.map((event) => event.id));
+        const caught = [...stored.values()].filter((event) => event.seq >= first && event.seq <= last && !removed.has(event.id));
+        expect(caught.map((event) => event.seq)).toEqual([]);
+      }
+      for (const event of events) stored.delete(event.id);
+    },
+  };
+  return { mirror, stored, puts };
+}
+
+const numbersOf = (batch: readonly StoredEvent[]) => batch.map((event) => event.seq);
+const sorted = (numbers: number[]) => [...numbers].sort((a, b) => a - b);
 
 /** The longest prefix of `waiting` within both limits, and never empty when something waits. */
-function expectedBatch(model: Model, maxCount: number, maxBytes: number): number[] {
+function expectedBatch(model: Model, maxCount: number, maxBytes: number, bytesOf: (n: number) => number): number[] {
   const batch: number[] = [];
   let bytes = 0;
   for (const n of model.waiting) {
     if (batch.length === maxCount) break;
-    bytes += model.bytes.get(n)!;
+    bytes += bytesOf(n);
     if (batch.length > 0 && bytes > maxBytes) break;
     batch.push(n);
   }
@@ -59,33 +87,45 @@ function expectedBatch(model: Model, maxCount: number, maxBytes: number): number
 }
 
 /** Runs the operations on a queue and the model side by side, checking the invariants after each. */
-function run(queue: Queue, maxQueueSize: number, operations: Operation[]) {
-  const model: Model = { waiting: [], inFlight: [], bytes: new Map(), attempts: new Map(), outcome: new Map(), enqueued: 0 };
+function run(maxQueueSize: number, operations: Operation[]) {
+  const { mirror, stored, puts } = recordingMirror();
+  const queue: Queue = createQueue(maxQueueSize, mirror);
+  const model: Model = { waiting: [], inFlight: [], attempts: new Map(), outcome: new Map(), created: [] };
+  const bytes = new Map<number, number>();
   const batchesInFlight: StoredEvent[][] = [];
+  let nextPushed = FIRST_PUSHED;
+  let nextAdopted = FIRST_PUSHED - 1;
+  const create = (n: number, size: number) => {
+    bytes.set(n, size);
+    model.attempts.set(n, 0);
+    model.created.push(n);
+    return storedEventNumbered(n, { bytes: size });
+  };
+  /** Drops the oldest waiting events beyond the bound, as the queue must. */
+  const overflow = () => {
+    const excess = model.waiting.length + model.inFlight.flat().length - maxQueueSize;
+    const dropped = excess > 0 ? model.waiting.splice(0, excess) : [];
+    for (const n of dropped) model.outcome.set(n, 'overflow');
+    return dropped;
+  };
 
   for (const op of operations) {
     switch (op.kind) {
-      case 'enqueue':
-        for (let i = 0; i < op.count; i++) {
-          const n = model.enqueued++;
-          model.bytes.set(n, op.bytes);
-          model.attempts.set(n, 0);
-          model.waiting.push(n);
-          const excess = model.waiting.length + model.inFlight.flat().length - maxQueueSize;
-          const expectedDropped = excess > 0 ? model.waiting.splice(0, excess) : [];
-          const dropped = queue.enqueue(eventNumbered(n), op.bytes);
-          // Overflow drops the oldest waiting events and hands them back to be counted.
-          expect(numbersOf(dropped)).toEqual(expectedDropped);
-          for (const d of expectedDropped) model.outcome.set(d, 'overflow');
-        }
+      case 'push': {
+        const events = Array.from({ length: op.count }, () => create(nextPushed++, op.bytes));
+        model.waiting.push(...numbersOf(events));
+        const expectedDropped = overflow();
+        // Overflow drops the oldest waiting events and hands them back to be counted.
+        expect(numbersOf(queue.push(events))).toEqual(expectedDropped);
         break;
-      case 'takeBatch': {
-        const expected = expectedBatch(model, op.maxCount, op.maxBytes);
-        const batch = queue.takeBatch(op.maxCount, op.maxBytes);
+      }
+      case 'take': {
+        const expected = expectedBatch(model, op.maxCount, op.maxBytes, (n) => bytes.get(n)!);
+        expect(numbersOf(queue.peek(op.maxCount, op.maxBytes))).toEqual(expected);
+        const batch = queue.take(op.maxCount, op.maxBytes);
         expect(numbersOf(batch)).toEqual(expected);
-        expect(batch.length).toBeLessThanOrEqual(op.maxCount);
-        if (batch.length > 1) expect(batch.reduce((sum, e) => sum + e.bytes, 0)).toBeLessThanOrEqual(op.maxBytes);
-        for (const stored of batch) expect(stored.attempts).toBe(model.attempts.get(numberOf(stored)));
+        if (batch.length > 1) expect(batch.reduce((sum, event) => sum + event.bytes, 0)).toBeLessThanOrEqual(op.maxBytes);
+        for (const event of batch) expect(event.attempts).toBe(model.attempts.get(event.seq));
         model.waiting.splice(0, expected.length);
         if (batch.length) {
           model.inFlight.push(expected);
@@ -93,38 +133,56 @@ function run(queue: Queue, maxQueueSize: number, operations: Operation[]) {
         }
         break;
       }
-      case 'remove': {
+      case 'settle': {
         if (!batchesInFlight.length) break;
         const i = op.pick % batchesInFlight.length;
-        queue.remove(batchesInFlight.splice(i, 1)[0]!);
-        for (const n of model.inFlight.splice(i, 1)[0]!) model.outcome.set(n, op.reason);
+        queue.settle(batchesInFlight.splice(i, 1)[0]!);
+        for (const n of model.inFlight.splice(i, 1)[0]!) model.outcome.set(n, 'settled');
         break;
       }
       case 'requeue': {
         if (!batchesInFlight.length) break;
         const i = op.pick % batchesInFlight.length;
-        queue.requeueFront(batchesInFlight.splice(i, 1)[0]!, true);
+        queue.requeue(batchesInFlight.splice(i, 1)[0]!, op.attempted);
         const batch = model.inFlight.splice(i, 1)[0]!;
-        for (const n of batch) model.attempts.set(n, model.attempts.get(n)! + 1);
+        if (op.attempted) for (const n of batch) model.attempts.set(n, model.attempts.get(n)! + 1);
         // Back in front of everything tracked after it, in its original order: FIFO as if never taken.
-        model.waiting = [...batch, ...model.waiting].sort((a, b) => a - b);
+        model.waiting = sorted([...batch, ...model.waiting]);
+        break;
+      }
+      case 'adopt': {
+        const orphan = Array.from({ length: op.count }, () => create(nextAdopted--, 10)).reverse();
+        // An orphan may hold an event this queue knows already (its own leftovers): taken in once.
+        const known = model.waiting[0];
+        const offered = known === undefined ? orphan : [...orphan, storedEventNumbered(known)];
+        model.waiting = sorted([...numbersOf(orphan), ...model.waiting]);
+        const expectedDropped = overflow();
+        expect(numbersOf(queue.adopt(offered))).toEqual(expectedDropped);
+        break;
+      }
+      case 'clear': {
+        const expected = model.waiting.splice(0);
+        for (const n of expected) model.outcome.set(n, 'cleared');
+        expect(numbersOf(queue.clear())).toEqual(expected);
         break;
       }
     }
-    const inFlight = model.inFlight.flat().length;
+    const inFlight = model.inFlight.flat();
     expect(queue.size).toBeLessThanOrEqual(maxQueueSize);
-    expect(queue.waiting).toBe(model.waiting.length);
-    expect(queue.size).toBe(model.waiting.length + inFlight);
+    expect(numbersOf(queue.waiting)).toEqual(model.waiting);
+    expect(queue.size).toBe(model.waiting.length + inFlight.length);
+    // Write-behind: the store holds exactly what the queue holds, with its attempts.
+    expect(sorted([...stored.values()].map((event) => event.seq))).toEqual(sorted([...model.waiting, ...inFlight]));
+    for (const event of stored.values()) expect(event.attempts).toBe(model.attempts.get(event.seq));
   }
-  return { model, batchesInFlight };
+  return { queue, model, batchesInFlight, puts };
 }
 
 describe('queue invariants', () => {
   it('never holds more than maxQueueSize events, and drops the oldest waiting ones on overflow', () => {
     fc.assert(
       fc.property(scenario, ({ maxQueueSize, operations }) => {
-        const queue = createQueue({ store: createMemoryStore(), maxQueueSize, now: () => 0, onWriteError: () => {} });
-        run(queue, maxQueueSize, operations);
+        run(maxQueueSize, operations);
       }),
       { numRuns: RUNS },
     );
@@ -133,46 +191,57 @@ describe('queue invariants', () => {
   it('hands out events in FIFO order, a failed batch going back in front of later events in its order', () => {
     fc.assert(
       fc.property(scenario, ({ maxQueueSize, operations }) => {
-        const queue = createQueue({ store: createMemoryStore(), maxQueueSize, now: () => 0, onWriteError: () => {} });
-        const { model } = run(queue, maxQueueSize, operations);
-        expect(numbersOf(queue.takeBatch(Infinity, Infinity))).toEqual(model.waiting);
+        const { queue, model } = run(maxQueueSize, operations);
+        expect(numbersOf(queue.take(Infinity, Infinity))).toEqual(model.waiting);
       }),
       { numRuns: RUNS },
     );
   });
 
-  it('accounts for every enqueued event exactly once: delivered, dropped with a reason, or still queued', () => {
+  it('accounts for every event exactly once: settled, dropped by overflow, cleared, or still queued', () => {
     fc.assert(
       fc.property(scenario, ({ maxQueueSize, operations }) => {
-        const queue = createQueue({ store: createMemoryStore(), maxQueueSize, now: () => 0, onWriteError: () => {} });
-        const { model, batchesInFlight } = run(queue, maxQueueSize, operations);
-        const stillQueued = [...numbersOf(queue.takeBatch(Infinity, Infinity)), ...batchesInFlight.flatMap(numbersOf)];
-        const finished = [...model.outcome.keys()];
-        const all = [...finished, ...stillQueued].sort((a, b) => a - b);
-        expect(all).toEqual(Array.from({ length: model.enqueued }, (_, n) => n));
+        const { queue, model, batchesInFlight } = run(maxQueueSize, operations);
+        const stillQueued = [...numbersOf(queue.take(Infinity, Infinity)), ...batchesInFlight.flatMap(numbersOf)];
+        expect(sorted([...model.outcome.keys(), ...stillQueued])).toEqual(sorted(model.created));
       }),
       { numRuns: RUNS },
     );
   });
 
-  it('persists exactly the queued events, and a new queue on the same store loads them in FIFO order', async () => {
-    await fc.assert(
-      fc.asyncProperty(scenario, async ({ maxQueueSize, operations }) => {
-        const store: EventStore = createMemoryStore();
-        const queue = createQueue({ store, maxQueueSize, now: () => 0, onWriteError: () => {} });
-        const { model } = run(queue, maxQueueSize, operations);
-        await queue.persisted();
-
-        const queued = [...model.inFlight.flat(), ...model.waiting].sort((a, b) => a - b);
-        const { events } = await store.load();
-        expect(numbersOf(events).sort((a, b) => a - b)).toEqual(queued);
-        for (const stored of events) expect(stored.attempts).toBe(model.attempts.get(numberOf(stored)));
-
-        const nextPageLoad = createQueue({ store, maxQueueSize, now: () => 0, onWriteError: () => {} });
-        await nextPageLoad.load();
-        expect(numbersOf(nextPageLoad.takeBatch(Infinity, Infinity))).toEqual(queued);
+  it('mirrors every change to the store: it holds exactly the queued events, and a run removed at once holds nothing else', () => {
+    fc.assert(
+      fc.property(scenario, ({ maxQueueSize, operations }) => {
+        // run() checks the mirror after every operation, and each run as it is removed.
+        const { queue, model } = run(maxQueueSize, operations);
+        expect(queue.size).toBe(model.waiting.length + model.inFlight.flat().length);
       }),
       { numRuns: RUNS },
     );
+  });
+});
+
+describe('the queue, by example', () => {
+  it('does not write a requeue that was not an attempt: nothing about the events changed', () => {
+    const { mirror, puts } = recordingMirror();
+    const queue = createQueue(10, mirror);
+    queue.push([storedEventNumbered(1)]);
+    const batch = queue.take(10, Infinity);
+
+    queue.requeue(batch, false);
+
+    expect(puts).toHaveLength(1);
+    expect(batch[0]!.attempts).toBe(0);
+  });
+
+  it('forgets, without a delete, the waiting events another tab adopted (keepOnly)', () => {
+    const { mirror, stored } = recordingMirror();
+    const queue = createQueue(10, mirror);
+    queue.push([1, 2, 3].map((n) => storedEventNumbered(n)));
+
+    queue.keepOnly(new Set(['e2']));
+
+    expect(numbersOf(queue.waiting)).toEqual([2]);
+    expect(stored.size).toBe(3);
   });
 });

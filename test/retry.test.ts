@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoff, classify, parseRetryAfter, RETRY_AFTER_CAP_MS } from '../src/retry';
+import { classify, parseRetryAfter, RETRY_AFTER_CAP_MS } from '../src/delivery/answer';
+import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoff } from '../src/delivery/backoff';
 
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
 const httpDate = (ms: number) => new Date(ms).toUTCString();

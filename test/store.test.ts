@@ -1,10 +1,10 @@
-import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
-import { createStore as openIdbKeyvalStore, set } from 'idb-keyval';
+import { IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb';
+import { promisifyRequest } from 'idb-keyval';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createAutoStore, STORE_TIMEOUT_MS, type EventStore, type StoreFallback, type StoreKind, type StoredEvent } from '../src/store/event-store';
-import { createIndexedDbStore } from '../src/store/indexeddb';
-import { createLocalStorageStore } from '../src/store/local-storage';
-import { createMemoryStore } from '../src/store/memory';
+import type { EventStore, StoreKind, StoredEvent } from '../src/store/event-store';
+import { createIndexedDbBackend, createIndexedDbStore } from '../src/store/indexeddb';
+import { createLocalStorageBackend, createLocalStorageStore } from '../src/store/local-storage';
+import { createMemoryBackend, createMemoryStore } from '../src/store/memory';
 import { createTracker } from '../src/tracker';
 import type { HomingError } from '../src/errors';
 import { createCountingStore, idsOf, storedEventNumbered } from './support/events';
@@ -14,12 +14,19 @@ import { elapse, settle, useFakeTime } from './support/time';
 import { numbered, shutDownTestTrackers, startTestTracker, trackNumbered } from './support/tracker-harness';
 
 const NAME = 'homing-test';
+/** The queue a store opened without a queue name holds. */
+const QUEUE = 'default';
 const quotaExceeded = () => new DOMException('The quota has been exceeded.', 'QuotaExceededError');
 const put = (...events: StoredEvent[]) => ({ put: events, remove: [] });
+/** Removes the events numbered `ns`, each a run of its own. */
+const removeEach = (...ns: number[]) => ({ put: [], remove: ns.map((n) => [storedEventNumbered(n)]) });
+/** Removes the events numbered `from` to `to` as one run. */
+const removeRun = (from: number, to: number) => ({ put: [], remove: [numbered(from, to).map((_, i) => storedEventNumbered(from + i))] });
 
 /** Gives this test its own IndexedDB and localStorage, both empty. */
 function freshBrowserStorage(): Storage {
   vi.stubGlobal('indexedDB', new IDBFactory());
+  vi.stubGlobal('IDBKeyRange', IDBKeyRange);
   const localStorage = createLocalStorageStub();
   vi.stubGlobal('localStorage', localStorage);
   return localStorage;
@@ -56,7 +63,25 @@ describe.each(implementations)('the %s store', (_name, openStore) => {
     const store = openStore();
     await store.write(put(storedEventNumbered(1), storedEventNumbered(2), storedEventNumbered(3)));
 
-    await store.write({ put: [], remove: ['e1', 'e3'] });
+    await store.write(removeEach(1, 3));
+
+    expect(idsOf((await store.load()).events)).toEqual(['e2']);
+  });
+
+  it('forgets a run of events removed together, and keeps the events after it', async () => {
+    const store = openStore();
+    await store.write(put(...[1, 2, 3, 4, 5].map((n) => storedEventNumbered(n))));
+
+    await store.write(removeRun(1, 3));
+
+    expect(idsOf((await store.load()).events)).toEqual(['e4', 'e5']);
+  });
+
+  it('puts and removes in one write', async () => {
+    const store = openStore();
+    await store.write(put(storedEventNumbered(1)));
+
+    await store.write({ put: [storedEventNumbered(2)], remove: [[storedEventNumbered(1)]] });
 
     expect(idsOf((await store.load()).events)).toEqual(['e2']);
   });
@@ -75,24 +100,64 @@ describe.each(implementations)('the %s store', (_name, openStore) => {
   });
 });
 
-describe('the localStorage store', () => {
-  const KEY = `${NAME}:events`;
+const backends: Array<[string, () => ReturnType<typeof createMemoryBackend>]> = [
+  ['memory', createMemoryBackend],
+  ['localStorage', () => createLocalStorageBackend(NAME)],
+  ['IndexedDB', () => createIndexedDbBackend(NAME)],
+];
 
-  it('keeps every event under one key as a JSON array', async () => {
+describe.each(backends)('the %s backend', (_name, openBackend) => {
+  it('keeps each queue apart from the others', async () => {
+    const backend = openBackend();
+
+    await backend.open('tab-a').write(put(storedEventNumbered(1)));
+    await backend.open('tab-b').write(put(storedEventNumbered(2)));
+    await backend.open('tab-b').write(removeRun(1, 2));
+
+    expect(idsOf((await backend.open('tab-a').load()).events)).toEqual(['e1']);
+    expect(idsOf((await backend.open('tab-b').load()).events)).toEqual([]);
+  });
+
+  it('names the queues that hold events, and only those', async () => {
+    const backend = openBackend();
+    await backend.open('tab-a').write(put(storedEventNumbered(1)));
+    await backend.open('tab-b').write(put(storedEventNumbered(2)));
+    await backend.open('tab-b').write(removeEach(2));
+
+    expect(await backend.queues()).toEqual(['tab-a']);
+  });
+});
+
+describe('the localStorage store', () => {
+  const KEY = `${NAME}:queue:${QUEUE}`;
+
+  it('keeps every event of a queue under one key, <storageKey>:queue:<queue>, as a JSON array', async () => {
     const localStorage = freshBrowserStorage();
 
     await createLocalStorageStore(NAME).write(put(storedEventNumbered(1)));
+    await createLocalStorageStore(NAME, 'tab-a').write(put(storedEventNumbered(2)));
 
     expect(JSON.parse(localStorage.getItem(KEY)!)).toEqual([storedEventNumbered(1)]);
+    expect(JSON.parse(localStorage.getItem(`${NAME}:queue:tab-a`)!)).toEqual([storedEventNumbered(2)]);
+  });
+
+  it('deletes the key of a queue once it is empty', async () => {
+    const localStorage = freshBrowserStorage();
+    const store = createLocalStorageStore(NAME);
+    await store.write(put(storedEventNumbered(1)));
+
+    await store.write(removeEach(1));
+
+    expect(localStorage.getItem(KEY)).toBeNull();
   });
 
   it('discards and counts records that are not homing events, and keeps the rest', async () => {
     const localStorage = freshBrowserStorage();
-    const foreign = [{ hello: 'world' }, 42, { ...storedEventNumbered(9), id: 'not-its-message-id' }];
+    const foreign = [{ hello: 'world' }, 42, { ...storedEventNumbered(9), id: 'not-its-message-id' }, { ...storedEventNumbered(8), json: '{"not":"an event"}' }];
     localStorage.setItem(KEY, JSON.stringify([storedEventNumbered(1), ...foreign]));
     const store = createLocalStorageStore(NAME);
 
-    expect(await store.load()).toEqual({ events: [storedEventNumbered(1)], invalid: 3 });
+    expect(await store.load()).toEqual({ events: [storedEventNumbered(1)], invalid: 4 });
     expect(JSON.parse(localStorage.getItem(KEY)!)).toEqual([storedEventNumbered(1)]);
   });
 
@@ -106,7 +171,7 @@ describe('the localStorage store', () => {
     expect(idsOf((await store.load()).events)).toEqual(['e2']);
   });
 
-  it('keeps the events another tab wrote meanwhile', async () => {
+  it('keeps the events another page wrote to the same queue meanwhile (a rescue)', async () => {
     const thisTab = createLocalStorageStore(NAME);
     const otherTab = createLocalStorageStore(NAME);
 
@@ -117,28 +182,117 @@ describe('the localStorage store', () => {
     expect(idsOf((await thisTab.load()).events)).toEqual(['e1', 'e2', 'e3']);
   });
 
-  it('cannot be created where localStorage throws on every call (some private modes)', () => {
+  it('is written synchronously, before write() returns', () => {
+    const localStorage = freshBrowserStorage();
+
+    void createLocalStorageStore(NAME).write(put(storedEventNumbered(1)));
+
+    expect(JSON.parse(localStorage.getItem(KEY)!)).toEqual([storedEventNumbered(1)]);
+  });
+
+  it('is refused as unusable by its backend where localStorage throws on every call (some private modes)', () => {
     const blocked = createLocalStorageStub();
     blocked.setItem = () => {
       throw quotaExceeded();
     };
     vi.stubGlobal('localStorage', blocked);
 
-    expect(() => createLocalStorageStore(NAME)).toThrow(/quota/);
+    expect(() => createLocalStorageBackend(NAME)).toThrow(expect.objectContaining({ message: expect.stringMatching(/quota/), unusable: 'localstorage' }));
+  });
+
+  it('is still created where localStorage throws on every call, and fails its calls instead of throwing', async () => {
+    const blocked = createLocalStorageStub();
+    blocked.setItem = () => {
+      throw quotaExceeded();
+    };
+    vi.stubGlobal('localStorage', blocked);
+
+    const store = createLocalStorageStore(NAME);
+
+    expect(store.kind).toBe('localstorage');
+    await expect(store.load()).rejects.toThrow(/quota/);
+    await expect(store.write(put(storedEventNumbered(1)))).rejects.toThrow(/quota/);
   });
 });
 
+/** The records of homing's database, read directly: its `queue` object store, by key. */
+async function rawRecords(): Promise<{ version: number; stores: string[]; entries: Array<[IDBValidKey, unknown]> }> {
+  const db = await promisifyRequest(indexedDB.open(NAME));
+  try {
+    const store = db.transaction('queue', 'readonly').objectStore('queue');
+    const [keys, values] = await Promise.all([promisifyRequest(store.getAllKeys()), promisifyRequest(store.getAll())]);
+    return { version: db.version, stores: [...db.objectStoreNames], entries: keys.map((key, i) => [key, values[i]]) };
+  } finally {
+    db.close();
+  }
+}
+
+/** Writes records into homing's database as another program (or a corrupting browser) might. */
+async function rawPut(records: Array<[IDBValidKey, unknown]>): Promise<void> {
+  const db = await promisifyRequest(indexedDB.open(NAME));
+  const transaction = db.transaction('queue', 'readwrite');
+  for (const [key, value] of records) transaction.objectStore('queue').put(value, key);
+  await promisifyRequest(transaction);
+  db.close();
+}
+
 describe('the IndexedDB store', () => {
-  const foreignWriter = () => openIdbKeyvalStore(NAME, 'events');
+  it("keeps each event in database <storageKey>, version 2, object store 'queue', under the key [queue, seq, id]", async () => {
+    await createIndexedDbStore(NAME, 'tab-a').write(put(storedEventNumbered(1)));
+
+    expect(await rawRecords()).toEqual({ version: 2, stores: ['queue'], entries: [[['tab-a', 1, 'e1'], storedEventNumbered(1)]] });
+  });
+
+  it('deletes a run of several events as one key range, from its first record to its last', async () => {
+    const store = createIndexedDbStore(NAME);
+    await store.write(put(...[1, 2, 3, 4].map((n) => storedEventNumbered(n))));
+    const deletes: unknown[] = [];
+    const realDelete = IDBObjectStore.prototype.delete;
+    vi.spyOn(IDBObjectStore.prototype, 'delete').mockImplementation(function (this: IDBObjectStore, query) {
+      deletes.push(query);
+      return realDelete.call(this, query);
+    });
+
+    await store.write(removeRun(1, 3));
+
+    expect(deletes).toHaveLength(1);
+    expect(deletes[0]).toBeInstanceOf(IDBKeyRange);
+    expect(idsOf((await store.load()).events)).toEqual(['e4']);
+  });
+
+  it('deletes a run of one event by its key', async () => {
+    const store = createIndexedDbStore(NAME);
+    await store.write(put(storedEventNumbered(1), storedEventNumbered(2)));
+
+    await store.write(removeEach(1));
+
+    expect((await rawRecords()).entries.map(([key]) => key)).toEqual([[QUEUE, 2, 'e2']]);
+  });
 
   it('discards, deletes and counts records that are not homing events', async () => {
     const store = createIndexedDbStore(NAME);
     await store.write(put(storedEventNumbered(1)));
-    await set('someone-else', { hello: 'world' }, foreignWriter());
-    await set('e7', { ...storedEventNumbered(8) }, foreignWriter());
+    await rawPut([
+      [[QUEUE, 5, 'someone-else'], { hello: 'world' }],
+      [[QUEUE, 7, 'e7'], { ...storedEventNumbered(8), seq: 7, id: 'e7' }],
+    ]);
 
     expect(await store.load()).toEqual({ events: [storedEventNumbered(1)], invalid: 2 });
     expect(await store.load()).toEqual({ events: [storedEventNumbered(1)], invalid: 0 });
+    expect((await rawRecords()).entries).toHaveLength(1);
+  });
+
+  it("upgrades a version 1 database, dropping its shared 'events' store", async () => {
+    await new Promise<void>((resolve, reject) => {
+      const open = indexedDB.open(NAME, 1);
+      open.onupgradeneeded = () => open.result.createObjectStore('events');
+      open.onsuccess = () => resolve(open.result.close());
+      open.onerror = () => reject(open.error);
+    });
+
+    await createIndexedDbStore(NAME).write(put(storedEventNumbered(1)));
+
+    expect(await rawRecords()).toMatchObject({ version: 2, stores: ['queue'] });
   });
 
   it('lets another page delete its database rather than blocking it, and writes to a new one after', async () => {
@@ -155,172 +309,62 @@ describe('the IndexedDB store', () => {
     expect(idsOf((await store.load()).events)).toEqual(['e2']);
   });
 
-  it('lets another page upgrade its database, and goes on writing in the upgraded one', async () => {
+  it('lets another page upgrade its database rather than blocking it, and then fails its calls (a version it does not know)', async () => {
     const store = createIndexedDbStore(NAME);
     await store.write(put(storedEventNumbered(1)));
 
     await new Promise((resolve, reject) => {
-      const upgrade = indexedDB.open(NAME, 2);
+      const upgrade = indexedDB.open(NAME, 3);
       upgrade.onsuccess = () => resolve(upgrade.result.close());
       upgrade.onblocked = () => reject(new Error('the upgrade is blocked by the open connection'));
     });
-    await store.write(put(storedEventNumbered(2)));
 
-    expect(idsOf((await store.load()).events)).toEqual(['e1', 'e2']);
+    await expect(store.write(put(storedEventNumbered(2)))).rejects.toMatchObject({ name: 'VersionError' });
   });
 
-  it('cannot be created where the runtime has no IndexedDB', () => {
+  it('is refused by its backend where the runtime has no IndexedDB', () => {
     vi.stubGlobal('indexedDB', undefined);
 
-    expect(() => createIndexedDbStore(NAME)).toThrow(/IndexedDB/);
+    expect(() => createIndexedDbBackend(NAME)).toThrow(/IndexedDB/);
+  });
+
+  it('is refused as unusable by its backend where merely reading indexedDB throws (a sandboxed frame)', () => {
+    const securityError = new DOMException('access denied', 'SecurityError');
+    Object.defineProperty(globalThis, 'indexedDB', {
+      configurable: true,
+      get() {
+        throw securityError;
+      },
+    });
+
+    expect(() => createIndexedDbBackend(NAME)).toThrow(expect.objectContaining({ unusable: 'indexeddb', cause: securityError }));
+  });
+
+  it('is still created where the runtime has no IndexedDB, and fails its calls instead of throwing', async () => {
+    vi.stubGlobal('indexedDB', undefined);
+
+    const store = createIndexedDbStore(NAME);
+
+    expect(store.kind).toBe('indexeddb');
+    await expect(store.load()).rejects.toThrow(/IndexedDB/);
+    await expect(store.write(put(storedEventNumbered(1)))).rejects.toThrow(/IndexedDB/);
   });
 });
 
-/** A store of the given kind whose load and write behave as told, recording what it was given. */
-function fakeStore(kind: StoreKind, behaviour: { load?: () => Promise<never>; write?: (calls: number) => Promise<void> | undefined } = {}) {
+/** A store of the given kind whose write behaves as told. */
+function fakeStore(kind: StoreKind, behaviour: { write?: (calls: number) => Promise<void> | undefined } = {}) {
   const inner = createMemoryStore();
   let writes = 0;
   const store: EventStore = {
     kind,
-    load: () => behaviour.load?.() ?? inner.load(),
+    load: () => inner.load(),
     write: (changes) => behaviour.write?.(++writes) ?? inner.write(changes),
   };
   return { store, held: async () => idsOf((await inner.load()).events) };
 }
 
-const never = () => new Promise<never>(() => {});
-const rejectWith = (error: unknown) => () => Promise.reject(error);
 /** Writes succeed `n` times, then throw QuotaExceededError. */
 const writesFailAfter = (n: number) => (calls: number) => (calls > n ? Promise.reject(quotaExceeded()) : undefined);
-
-function autoStoreOf(...stores: EventStore[]) {
-  const fallbacks: StoreFallback[] = [];
-  const auto = createAutoStore(
-    stores.map((store) => () => store),
-    (fallback) => fallbacks.push(fallback),
-  );
-  return { auto, fallbacks, steps: () => fallbacks.map(({ from, to }) => `${from} > ${to}`) };
-}
-
-describe('createAutoStore', () => {
-  it('uses the first store that loads, without reporting anything', async () => {
-    const indexedDb = fakeStore('indexeddb');
-    const { auto, fallbacks } = autoStoreOf(indexedDb.store, fakeStore('localstorage').store);
-
-    await auto.load();
-    await auto.write(put(storedEventNumbered(1)));
-
-    expect(auto.kind).toBe('indexeddb');
-    expect(await indexedDb.held()).toEqual(['e1']);
-    expect(fallbacks).toEqual([]);
-  });
-
-  it('skips, silently, a store the runtime does not have', async () => {
-    const fallbacks: StoreFallback[] = [];
-    const auto = createAutoStore(
-      [() => createIndexedDbStore(NAME), () => createMemoryStore()],
-      (fallback) => fallbacks.push(fallback),
-    );
-    vi.stubGlobal('indexedDB', undefined);
-
-    await auto.load();
-
-    expect(auto.kind).toBe('memory');
-    expect(fallbacks).toEqual([]);
-  });
-
-  it('falls back IndexedDB ▸ localStorage ▸ memory when loading fails, reporting each step', async () => {
-    const error = new Error('broken');
-    const { auto, steps, fallbacks } = autoStoreOf(
-      fakeStore('indexeddb', { load: rejectWith(error) }).store,
-      fakeStore('localstorage', { load: rejectWith(error) }).store,
-      fakeStore('memory').store,
-    );
-
-    await auto.load();
-
-    expect(auto.kind).toBe('memory');
-    expect(steps()).toEqual(['indexeddb > localstorage', 'localstorage > memory']);
-    expect(fallbacks[0]!.cause).toBe(error);
-  });
-
-  it('falls back when a store does not answer its load in time (a blocked IndexedDB open)', async () => {
-    useFakeTime();
-    const { auto, steps } = autoStoreOf(fakeStore('indexeddb', { load: never }).store, fakeStore('localstorage').store);
-    let loaded = false;
-    void auto.load().then(() => (loaded = true));
-
-    await elapse(STORE_TIMEOUT_MS - 1);
-    expect(loaded).toBe(false);
-    await elapse(1);
-
-    expect(loaded).toBe(true);
-    expect(auto.kind).toBe('localstorage');
-    expect(steps()).toEqual(['indexeddb > localstorage']);
-  });
-
-  it('moves every event it holds to the next store when a write fails mid-life, and reports it once', async () => {
-    const indexedDb = fakeStore('indexeddb', { write: writesFailAfter(1) });
-    const localStorage = fakeStore('localstorage');
-    const { auto, steps, fallbacks } = autoStoreOf(indexedDb.store, localStorage.store);
-    await auto.load();
-    await auto.write(put(storedEventNumbered(1), storedEventNumbered(2)));
-
-    await auto.write({ put: [storedEventNumbered(3)], remove: ['e1'] });
-    await auto.write(put(storedEventNumbered(4)));
-
-    expect(await localStorage.held()).toEqual(['e2', 'e3', 'e4']);
-    expect(auto.kind).toBe('localstorage');
-    expect(steps()).toEqual(['indexeddb > localstorage']);
-    expect(fallbacks[0]!.cause).toMatchObject({ name: 'QuotaExceededError' });
-  });
-
-  it('moves on again when the next store fails too, still carrying every event', async () => {
-    const { auto, steps } = autoStoreOf(
-      fakeStore('indexeddb', { write: writesFailAfter(1) }).store,
-      fakeStore('localstorage', { write: writesFailAfter(0) }).store,
-      fakeStore('memory').store,
-    );
-    await auto.load();
-    await auto.write(put(storedEventNumbered(1)));
-
-    await auto.write(put(storedEventNumbered(2)));
-
-    expect(auto.kind).toBe('memory');
-    expect(idsOf((await auto.load()).events)).toEqual(['e1', 'e2']);
-    expect(steps()).toEqual(['indexeddb > localstorage', 'localstorage > memory']);
-  });
-
-  it('falls back one step, not two, when a load and a write were both waiting on the store that hangs', async () => {
-    useFakeTime();
-    const localStorage = fakeStore('localstorage');
-    const { auto, steps } = autoStoreOf(fakeStore('indexeddb', { load: never, write: () => never() }).store, localStorage.store, fakeStore('memory').store);
-
-    const loading = auto.load();
-    const writing = auto.write(put(storedEventNumbered(1)));
-    await elapse(STORE_TIMEOUT_MS);
-    await Promise.all([loading, writing]);
-
-    expect(auto.kind).toBe('localstorage');
-    expect(steps()).toEqual(['indexeddb > localstorage']);
-    expect(await localStorage.held()).toEqual(['e1']);
-  });
-
-  it('carries the events written to a store whose load then failed', async () => {
-    let failLoad: (error: Error) => void = () => {};
-    const indexedDb = fakeStore('indexeddb', { load: () => new Promise<never>((_resolve, reject) => (failLoad = reject)) });
-    const localStorage = fakeStore('localstorage');
-    const { auto } = autoStoreOf(indexedDb.store, localStorage.store);
-
-    const loading = auto.load();
-    await auto.write(put(storedEventNumbered(1)));
-    failLoad(new Error('version change blocked'));
-    await loading;
-
-    expect(auto.kind).toBe('localstorage');
-    expect(await localStorage.held()).toEqual(['e1']);
-  });
-});
 
 describe('a tracker whose store fails', () => {
   it('loses nothing and delivers everything when its own store starts throwing, and reports the store error once', async () => {
@@ -360,15 +404,15 @@ describe('a tracker whose store fails', () => {
     tracker.track('e1');
     await vi.waitFor(() => expect(puts).toBe(1));
     trackNumbered(tracker, 2, 3);
-    await vi.waitFor(() => expect(localStorage.getItem('homing:events')).not.toBeNull());
+    await vi.waitFor(() => expect(localStorage.getItem('homing:queue:default')).not.toBeNull());
 
-    expect(JSON.parse(localStorage.getItem('homing:events')!).map((event: StoredEvent) => event.id).length).toBe(3);
+    expect(JSON.parse(localStorage.getItem('homing:queue:default')!).map((event: StoredEvent) => event.id).length).toBe(3);
     expect(tracker.stats()).toMatchObject({ store: 'localstorage', health: 'degraded' });
     expect(errors.map((error) => error.code)).toEqual(['store_fallback']);
     expect(errors[0]!.message).toMatch(/indexeddb.*localstorage/);
 
     await tracker.shutdown();
     expect(batches()).toEqual([numbered(1, 3)]);
-    expect(localStorage.getItem('homing:events')).toBeNull();
+    expect(localStorage.getItem('homing:queue:default')).toBeNull();
   });
 });

@@ -17,7 +17,7 @@
 import { appendFile, mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { EventStore, StoredEvent } from './event-store';
-import { isStoredEvent, sortBySeq } from './event-store';
+import { bySeq, isStoredEvent } from './event-store';
 
 /** A log shorter than this is never compacted: rewriting a small file often would cost more than replaying it. */
 export const MIN_LINES_TO_COMPACT = 1_000;
@@ -89,12 +89,12 @@ export function createFileStore(path: string): EventStore {
     load: () =>
       serialized(async () => {
         const { events, invalid } = await reopen();
-        return { events: sortBySeq(events), invalid };
+        return { events: [...events.values()].sort(bySeq), invalid };
       }),
     async write({ put, remove }) {
-      // Serialized now: the queue goes on changing the events it passed (attempts, leases) while this waits its turn.
+      // Serialized now: the queue goes on changing the events it passed (attempts) while this waits its turn.
       const putLines = put.map((event): [string, string] => [event.id, putLine(event)]);
-      return serialized(() => append(putLines, [...remove]));
+      return serialized(() => append(putLines, remove.flat().map((event) => event.id)));
     },
   };
 }

@@ -1,59 +1,75 @@
-import type { EventStore, StoredEvent } from './event-store';
-import { applyChanges, isStoredEvent, sortBySeq, unusableStore } from './event-store';
+import type { Backend, EventStore, StoredEvent } from './event-store';
+import { applyChanges, failingStore, unusable, validRecords } from './event-store';
 
 /**
- * All events under one localStorage key as a JSON array. Every write rereads the key, so
- * events another tab wrote meanwhile are kept.
+ * Each queue under one localStorage key as a JSON array. Writes are synchronous, which is why
+ * a page going away rescues into it what IndexedDB had not confirmed.
  */
-export function createLocalStorageStore(name: string): EventStore {
-  const key = `${name}:events`;
-  const storage = probedLocalStorage(key);
-
-  const read = () => {
-    const text = storage.getItem(key);
-    const events = new Map<string, StoredEvent>();
-    let invalid = 0;
-    let records: unknown;
+export function createLocalStorageBackend(storageKey: string): Backend {
+  const storage = probedLocalStorage(storageKey);
+  const prefix = `${storageKey}:queue:`;
+  const read = (key: string): unknown[] => {
     try {
-      records = text == null ? [] : JSON.parse(text);
+      const records: unknown = JSON.parse(storage.getItem(key) || '[]');
+      return Array.isArray(records) ? records : [records];
     } catch {
-      records = [text];
+      return [null];
     }
-    for (const record of Array.isArray(records) ? records : [records]) {
-      if (isStoredEvent(record)) events.set(record.id, record);
-      else invalid++;
-    }
-    return { events, invalid };
   };
-  const save = (events: Map<string, StoredEvent>) => {
+  const save = (key: string, events: Map<string, StoredEvent>) => {
     if (events.size) storage.setItem(key, JSON.stringify([...events.values()]));
     else storage.removeItem(key);
   };
-
   return {
     kind: 'localstorage',
-    async load() {
-      const { events, invalid } = read();
-      if (invalid) save(events);
-      return { events: sortBySeq(events), invalid };
+    open(queue) {
+      const key = prefix + queue;
+      return {
+        kind: 'localstorage',
+        async load() {
+          const loaded = validRecords(read(key));
+          if (loaded.invalid) save(key, new Map(loaded.events.map((event) => [event.id, event])));
+          return loaded;
+        },
+        // Synchronous up to the first await: a page in `pagehide` is sure it happened.
+        async write(changes) {
+          // Rereads the key: a rescue another page wrote meanwhile is kept. Full checks wait for the next load.
+          const records = read(key).filter((record): record is StoredEvent => typeof (record as StoredEvent | null)?.id === 'string');
+          const events = new Map(records.map((event) => [event.id, event]));
+          applyChanges(events, changes);
+          save(key, events);
+        },
+      };
     },
-    async write(changes) {
-      const { events } = read();
-      applyChanges(events, changes);
-      save(events);
+    async queues() {
+      const names: string[] = [];
+      for (let i = 0; i < storage.length; i++) {
+        const key = storage.key(i);
+        if (key?.startsWith(prefix)) names.push(key.slice(prefix.length));
+      }
+      return names;
     },
   };
 }
 
+/** One queue in localStorage, for the `store` option; it never throws, it fails its calls instead. */
+export function createLocalStorageStore(storageKey = 'homing', queue = 'default'): EventStore {
+  try {
+    return createLocalStorageBackend(storageKey).open(queue);
+  } catch (error) {
+    return failingStore('localstorage', error);
+  }
+}
+
 /** localStorage, probed: reading it throws where storage is blocked, and in some private modes every call does. */
-function probedLocalStorage(key: string): Storage {
+function probedLocalStorage(storageKey: string): Storage {
   let storage: Storage | undefined;
   try {
     storage = globalThis.localStorage;
-    storage?.setItem(`${key}:probe`, '1');
-    storage?.removeItem(`${key}:probe`);
+    storage?.setItem(`${storageKey}:probe`, '1');
+    storage?.removeItem(`${storageKey}:probe`);
   } catch (error) {
-    throw unusableStore('localstorage', error);
+    throw unusable('localstorage', error);
   }
   if (!storage) throw new Error('localStorage is not available');
   return storage;

@@ -1,7 +1,6 @@
 /**
  * How a batch's body reaches the collector. A transport never throws: it answers with a value.
  */
-
 export type SendResult =
   | { kind: 'delivered'; status: number }
   | { kind: 'rejected'; status: number }
@@ -16,12 +15,14 @@ export interface SendRequest {
   body: string;
   /** UTF-8 length of `body`. */
   bytes: number;
-  /** The request must outlive the page (it is hiding or going away). */
+  /** The request must outlive the page: a keepalive fetch, within the shared budget. */
   keepalive: boolean;
+  /** The page is going away: no answer will be awaited. */
+  exit?: boolean;
 }
 
 export interface Transport {
-  readonly name: string;
+  readonly name?: string;
   /** Starts the request synchronously, so it is under way even if the page dies right after. */
   send(request: SendRequest): Promise<SendResult>;
 }

@@ -1,4 +1,4 @@
-import type { HomingEvent } from '../../src/event';
+import type { HomingEvent } from '../../src/capture/event';
 import type { EventStore, StoreChanges, StoredEvent } from '../../src/store/event-store';
 import { createMemoryStore } from '../../src/store/memory';
 
@@ -17,8 +17,12 @@ export function eventNumbered(n: number): HomingEvent {
 
 /** The same event as a queue persists it. */
 export function storedEventNumbered(n: number, overrides: Partial<StoredEvent> = {}): StoredEvent {
-  return { id: `e${n}`, seq: n, event: eventNumbered(n), bytes: 100, attempts: 0, ...overrides };
+  const json = JSON.stringify(eventNumbered(n));
+  return { id: `e${n}`, seq: n, json, bytes: json.length, attempts: 0, ...overrides };
 }
+
+/** The event a stored record holds. */
+export const eventOf = (stored: StoredEvent): HomingEvent => JSON.parse(stored.json);
 
 export const idsOf = (events: StoredEvent[]) => events.map((event) => event.id);
 

@@ -1,4 +1,4 @@
-import type { HomingEvent } from '../../src/event';
+import type { HomingEvent } from '../../src/capture/event';
 import { nameOf } from './recording-transport';
 
 /** One request as the collector saw it, and what it answered. */

@@ -2,36 +2,78 @@
  * `navigator.locks` as the Web Locks spec has it, for exclusive locks: a request is granted when
  * the lock is free and every earlier request was; the callback runs in a task of its own; the
  * lock is held until the promise the callback returned settles, then passes to the next request.
+ * A request's `signal` aborts it while it waits: it rejects with the signal's reason and leaves
+ * the queue. With `ifAvailable`, a lock that cannot be granted at once calls back with null.
+ * `request(name, callback)` and `request(name, options, callback)` both work.
  */
+type Callback = (lock: { name: string; mode: 'exclusive' } | null) => unknown;
+type Options = { signal?: AbortSignal; ifAvailable?: boolean };
+
+interface Waiting {
+  grant: () => void;
+}
+
 export function createFakeLocks() {
-  const queues = new Map<string, Array<() => void>>();
+  const queues = new Map<string, Waiting[]>();
   const busy = new Set<string>();
+  const held = new Set<string>();
   const grantNext = (name: string) => {
-    const next = queues.get(name)?.shift();
-    if (next) setImmediate(next);
+    const waiting = queues.get(name) ?? [];
+    const next = waiting.shift();
+    if (next) setImmediate(next.grant);
     else busy.delete(name);
   };
   return {
-    request(name: string, callback: (lock: { name: string; mode: 'exclusive' }) => unknown): Promise<unknown> {
+    request(name: string, ...args: [Callback] | [Options, Callback]): Promise<unknown> {
+      const [options, callback]: [Options, Callback] = args.length === 1 ? [{}, args[0]] : args;
+      const { signal } = options;
       return new Promise((resolve, reject) => {
-        const grant = async () => {
-          try {
-            const result = await callback({ name, mode: 'exclusive' });
-            grantNext(name);
-            resolve(result);
-          } catch (error) {
-            grantNext(name);
-            reject(error);
-          }
+        if (signal?.aborted) return reject(signal.reason);
+        const entry: Waiting = {
+          grant: async () => {
+            signal?.removeEventListener('abort', abort);
+            held.add(name);
+            try {
+              resolve(await callback({ name, mode: 'exclusive' }));
+            } catch (error) {
+              reject(error);
+            } finally {
+              held.delete(name);
+              grantNext(name);
+            }
+          },
         };
-        if (busy.has(name)) return void (queues.get(name) ?? queues.set(name, []).get(name)!).push(grant);
+        /** Only a request still waiting can be aborted: once granted, the abort comes too late. */
+        const abort = () => {
+          const waiting = queues.get(name) ?? [];
+          if (!waiting.includes(entry)) return;
+          waiting.splice(waiting.indexOf(entry), 1);
+          reject(signal!.reason);
+        };
+        if (busy.has(name) && options.ifAvailable) {
+          // Not granted at once: the callback runs with null, and the request does not wait.
+          return void setImmediate(async () => {
+            try {
+              resolve(await callback(null));
+            } catch (error) {
+              reject(error);
+            }
+          });
+        }
+        if (busy.has(name)) {
+          signal?.addEventListener('abort', abort, { once: true });
+          return void (queues.get(name) ?? queues.set(name, []).get(name)!).push(entry);
+        }
         busy.add(name);
-        setImmediate(grant);
+        setImmediate(entry.grant);
       });
     },
-    /** What `navigator.locks.query()` tells: the requests still waiting (held locks are left out here). */
+    /** What `navigator.locks.query()` tells: the locks held, and the requests still waiting. */
     async query() {
-      return { held: [], pending: [...queues].flatMap(([name, waiting]) => waiting.map(() => ({ name, mode: 'exclusive' as const }))) };
+      return {
+        held: [...held].map((name) => ({ name, mode: 'exclusive' as const })),
+        pending: [...queues].flatMap(([name, waiting]) => waiting.map(() => ({ name, mode: 'exclusive' as const }))),
+      };
     },
     /** Whether any tab holds or waits for the lock. */
     isBusy: (name: string) => busy.has(name),

@@ -1,4 +1,4 @@
-import type { HomingEvent } from '../../src/event';
+import type { HomingEvent } from '../../src/capture/event';
 import type { SendRequest, SendResult, Transport } from '../../src/transport/transport';
 
 /** One request as the collector would have received it. */

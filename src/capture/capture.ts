@@ -1,0 +1,44 @@
+/**
+ * The hot path: what track(), page() and identify() record when the host page calls them. Only
+ * what must be read now is read (the time, the page, who the user is, a copy of the properties);
+ * everything else waits for the burst to be enriched, in a task of its own.
+ */
+import { show } from '../errors';
+import type { EventType, PageContext } from './event';
+import { MAX_NAME_LENGTH } from './event';
+import type { Identity } from './identity';
+import { snapshot, type JsonObject, type Repair } from './snapshot';
+
+export interface Captured {
+  type: EventType;
+  /** The track event's name, or the page's (as given, when `invalid`). */
+  name?: unknown;
+  /** The properties, or the traits of identify(). */
+  bag: JsonObject;
+  /** When the host page called. */
+  at: number;
+  page?: PageContext;
+  identity: Identity;
+  repairs?: Array<[path: string, reason: Repair, detail?: string]>;
+  /** Why the event cannot be sent (a missing or bad name), in words in the debug build. */
+  invalid?: string | true;
+}
+
+export function capture(type: EventType, name: unknown, bag: unknown, at: number, page: PageContext | undefined, identity: Identity): Captured {
+  const repairs: Captured['repairs'] = [];
+  const bagName = type === 'identify' ? 'traits' : 'properties';
+  const captured: Captured = { type, bag: snapshot(bag, bagName, (...repair) => repairs.push(repair)), at, page, identity };
+  if (repairs.length) captured.repairs = repairs;
+  if (type === 'identify') return captured;
+  const invalid = checkName(name, type === 'track' ? 'event name' : 'page name', type === 'track');
+  if (invalid) captured.invalid = invalid;
+  if (name != null) captured.name = name;
+  return captured;
+}
+
+function checkName(name: unknown, what: string, required: boolean): string | true | undefined {
+  if (name == null && !required) return undefined;
+  if (typeof name !== 'string' || !name.trim()) return (__DEBUG__ && `${what} must be a non-empty string, got ${show(name)}`) || true;
+  if (name.length > MAX_NAME_LENGTH) return (__DEBUG__ && `${what} is longer than ${MAX_NAME_LENGTH} characters`) || true;
+  return undefined;
+}

@@ -1,0 +1,92 @@
+/**
+ * A burst of captured calls becoming queued events, in the burst's own task: each is enriched
+ * and serialized once, then the whole burst joins the queue in one push. What is dropped on the
+ * way (invalid, too large, overflow) is reported once for the burst, not once per event.
+ */
+import type { Captured } from './capture/capture';
+import { createEnricher } from './capture/enrich';
+import type { HomingEvent } from './capture/event';
+import type { Environment } from './capture/environment';
+import { MAX_EVENT_BYTES } from './capture/event';
+import { cryptoRandomBytes } from './capture/id';
+import { describeRepair, type Repair } from './capture/snapshot';
+import type { Clock } from './clock';
+import type { Delivery } from './delivery/delivery';
+import { errorMessage } from './errors';
+import type { ResolvedOptions } from './options';
+import { nextSeq, type Queue } from './queue/queue';
+import { eventsOf, type Reporter } from './reporter';
+import type { StoredEvent } from './store/event-store';
+
+/** Room for the envelope when a single event must fit in one request. */
+const ENVELOPE_RESERVE_BYTES = 512;
+
+export interface IntakeOptions {
+  options: ResolvedOptions;
+  reporter: Reporter;
+  queue: Queue;
+  delivery: Pick<Delivery, 'schedule' | 'rearm'>;
+  environment: () => Environment;
+  clock: Clock;
+}
+
+export function createIntake({ options, reporter, queue, delivery, environment, clock }: IntakeOptions) {
+  const plugins = options.beforeSend ? [...options.plugins, { name: 'beforeSend', enrich: options.beforeSend }] : options.plugins;
+  const maxEventBytes = Math.min(MAX_EVENT_BYTES, options.maxBatchBytes - ENVELOPE_RESERVE_BYTES);
+  let context: Environment | undefined;
+  /** The repairs of the event being enriched, reported together. */
+  let repairs: Array<[string, Repair, string?]> = [];
+  const enrich = createEnricher({
+    environment: () => (context ||= environment()),
+    plugins,
+    random: cryptoRandomBytes,
+    maxEventBytes,
+    onRepair: (...repair) => repairs.push(repair),
+    onPluginError: (plugin, cause) => reporter.error('plugin_error', { reason: plugin, cause }, __DEBUG__ && `plugin ${plugin} threw (${errorMessage(cause)}); skipped`),
+  });
+
+  const overflowed = (dropped: StoredEvent[]) => {
+    if (dropped.length) reporter.dropped('overflow', eventsOf(dropped), { count: dropped.length }, __DEBUG__ && `${dropped.length} event(s) dropped: the queue holds at most ${options.maxQueueSize} events`);
+  };
+
+  return {
+    overflowed,
+    take(burst: Captured[]) {
+      const ready: StoredEvent[] = [];
+      const invalid: HomingEvent[] = [];
+      const reasons: string[] = [];
+      for (const captured of burst) {
+        repairs = [];
+        const enriched = enrich(captured);
+        const described = describe(captured);
+        if (repairs.length) {
+          const [path, reason] = repairs[0]!;
+          reporter.error('invalid_property', { path, reason, count: repairs.length }, __DEBUG__ && `${described} repaired: ${repairs.slice(0, 5).map((repair) => describeRepair(...repair)).join('; ')}`);
+        }
+        if (enriched.kind === 'invalid') {
+          invalid.push(enriched.event);
+          if (__DEBUG__) reasons.push(`${described} ignored: ${enriched.reason}`);
+        }
+        else if (enriched.kind === 'filtered') reporter.count('filtered');
+        else if (enriched.kind === 'tooLarge') {
+          const sentence = __DEBUG__ && `${described} dropped: ${enriched.bytes} bytes, over the ${maxEventBytes}-byte limit`;
+          reporter.dropped('tooLarge', [enriched.event], { count: 1 }, sentence);
+        } else {
+          const { event, json, bytes } = enriched.serialized;
+          reporter.emit('track', () => event);
+          reporter.emit('queued', () => event);
+          ready.push({ id: event.messageId, seq: nextSeq(clock.now()), json, bytes, attempts: 0 });
+        }
+      }
+      if (invalid.length) reporter.dropped('invalid', invalid, {}, __DEBUG__ && reasons.join('; '));
+      reporter.count('received', ready.length);
+      overflowed(queue.push(ready));
+      delivery.schedule();
+      delivery.rearm();
+    },
+  };
+}
+
+function describe({ type, name, invalid }: Captured): string {
+  return type === 'track' && !invalid ? `track(${JSON.stringify(name)})` : `${type}()`;
+}
