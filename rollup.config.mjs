@@ -1,46 +1,64 @@
 import typescript from '@rollup/plugin-typescript';
 import resolve from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
+import { dts } from 'rollup-plugin-dts';
 
-// idb-keyval is bundled (only its few hundred bytes we use), so dist/homing.mjs runs in a browser as is.
-const external = ['zod'];
-const ts = (declarations) =>
-  typescript({
-    tsconfig: './tsconfig.json',
-    declaration: declarations,
-    declarationDir: declarations ? 'dist' : undefined,
-    outDir: 'dist',
-  });
-const minify = terser({ ecma: 2022, module: false, compress: { passes: 2 }, format: { comments: false } });
-
-export default [
-  // Separate builds, so the schema shares no chunk with the tracker.
-  ...['homing', 'schema'].map((name, i) => ({
-    input: { [name]: name === 'homing' ? 'src/index.ts' : 'src/schema.ts' },
-    external,
-    plugins: [resolve({ browser: true }), ts(i === 0)],
-    output: [
-      { dir: 'dist', format: 'es', entryFileNames: '[name].mjs' },
-      { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs' },
-    ],
-  })),
+/**
+ * The library's entry points: each row builds dist/<name>.mjs and .cjs, and its bundled types
+ * dist/<name>.d.ts (for `import`) and .d.cts (for `require`). package.json's `exports` has one
+ * block per row, in the same shape: `./<name>` → import {types, default} / require {types, default}.
+ * Each row is a build of its own, so entries share no chunk (the schema never pulls in the tracker).
+ */
+const ENTRIES = {
+  homing: 'src/index.ts',
+  schema: 'src/schema.ts',
   // Node only: kept out of the main entry so that no browser bundle ever sees node:fs.
+  'file-store': 'src/store/file.ts',
+};
+
+// zod is the schema's peer; node: builtins stay imports. idb-keyval is bundled (only the few
+// hundred bytes we use), so dist/homing.mjs runs in a browser as is.
+const external = ['zod', /^node:/];
+const ts = () => typescript({ tsconfig: './tsconfig.json', declaration: false, declarationDir: undefined, outDir: 'dist' });
+const minify = terser({ ecma: 2022, module: false, compress: { passes: 2 }, format: { comments: false } });
+// The snippet is edited by hand after pasting: its URL, options and optional integrity must stay
+// arguments of the call, not constants folded into the body.
+const minifySnippet = terser({ ecma: 2022, module: false, compress: { reduce_vars: false }, format: { comments: false } });
+
+const library = (name, input) => [
   {
-    input: { 'file-store': 'src/store/file.ts' },
-    external: [/^node:/],
-    plugins: [ts(false)],
+    input: { [name]: input },
+    external,
+    plugins: [resolve({ browser: true }), ts()],
     output: [
       { dir: 'dist', format: 'es', entryFileNames: '[name].mjs' },
       { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs' },
     ],
   },
   {
+    input: { [name]: input },
+    external,
+    plugins: [dts({ tsconfig: './tsconfig.json' })],
+    // The same declarations twice: TypeScript reads a .d.cts as describing CommonJS, a .d.ts
+    // next to a "type": "module" package as ESM; one file cannot be both.
+    output: [
+      { dir: 'dist', format: 'es', entryFileNames: '[name].d.ts' },
+      { dir: 'dist', format: 'es', entryFileNames: '[name].d.cts' },
+    ],
+  },
+];
+
+export default [
+  ...Object.entries(ENTRIES).flatMap(([name, input]) => library(name, input)),
+  {
     input: 'src/browser.ts',
-    plugins: [resolve({ browser: true }), ts(false)],
+    plugins: [resolve({ browser: true }), ts()],
     output: { file: 'dist/homing.iife.js', format: 'iife', plugins: [minify] },
   },
   {
     input: 'src/snippet.js',
-    output: { file: 'dist/snippet.min.js', format: 'es', plugins: [minify] },
+    // Rollup would otherwise fold away the integrity branch, its argument being absent here.
+    treeshake: false,
+    output: { file: 'dist/snippet.min.js', format: 'es', plugins: [minifySnippet] },
   },
 ];
