@@ -8,8 +8,9 @@ import { dts } from 'rollup-plugin-dts';
  * dist/<name>.d.ts (for `import`) and .d.cts (for `require`). package.json's `exports` has one
  * block per row, in the same shape: `./<name>` → import {types, default} / require {types, default}.
  * Each row is a build of its own, so entries share no chunk (the schema never pulls in the tracker).
+ * test/package.test.ts checks that package.json's `exports` matches this table.
  */
-const ENTRIES = {
+export const ENTRIES = {
   homing: 'src/index.ts',
   schema: 'src/schema.ts',
   // Node only: kept out of the main entry so that no browser bundle ever sees node:fs.

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import packageJson from '../package.json' with { type: 'json' };
+import { ENTRIES } from '../rollup.config.mjs';
 import { LIBRARY_ENTRIES, packPackage, REPO_BIN, run, type PackedPackage } from './support/packed-package';
 
 /** npm pack plus attw's TypeScript programs take a few seconds each on a shared 2-core machine. */
@@ -34,6 +36,25 @@ beforeAll(async () => {
   packed = await packPackage();
 }, PACKAGE_CHECK_TIMEOUT_MS);
 afterAll(() => packed?.remove());
+
+/** The `exports` block each rollup entry must have: types first inside each of import and require. */
+const exportsBlock = (name: string) => ({
+  import: { types: `./dist/${name}.d.ts`, default: `./dist/${name}.mjs` },
+  require: { types: `./dist/${name}.d.cts`, default: `./dist/${name}.cjs` },
+});
+
+describe('package.json exports', () => {
+  it('has one block per rollup entry, in the shape of every other, and none without an entry', () => {
+    const exportsMap = packageJson.exports as Record<string, { import?: unknown; require?: unknown }>;
+    const subpathOf = (name: string) => (name === packageJson.name ? '.' : `./${name}`);
+    for (const name of Object.keys(ENTRIES)) {
+      // Other conditions (e.g. `development`) may come first; import and require keep this exact shape and order.
+      const { import: esm, require: cjs } = exportsMap[subpathOf(name)] ?? {};
+      expect(JSON.stringify({ import: esm, require: cjs }), name).toBe(JSON.stringify(exportsBlock(name)));
+    }
+    expect([...LIBRARY_ENTRIES].sort()).toEqual(Object.keys(ENTRIES).map(subpathOf).sort());
+  });
+});
 
 describe('the packed npm package', () => {
   it('ships the license text and the integrity of its browser bundles', async () => {
