@@ -31,6 +31,15 @@ export const CONTENT_SECURITY_POLICY = [
   'report-uri /csp-report',
 ].join('; ');
 
+/**
+ * First-party paths (README, "Serving from your own origin"): plain names on the site's origin
+ * for the bundle and the collector, answered as the paths they stand for.
+ */
+export const FIRST_PARTY_ALIASES = new Map([
+  ['/js/h.js', '/dist/homing.iife.js'],
+  ['/t', '/v1/batch'],
+]);
+
 /** CSP reports are small; anything bigger is not a report. */
 const MAX_CSP_REPORT_BYTES = 64 * 1024;
 /** Keeps a page stuck in a violation loop from growing the server's memory. */
@@ -121,6 +130,7 @@ export async function startDemoServer({
   server.on('clientError', (error, socket) => answerClientError(error, socket, lastResponse.get(socket)));
 
   function route(req, res) {
+    aliasFirstPartyPath(req);
     if (collector.handle(req, res)) return;
     const pathname = pathnameOf(req.url);
     if (pathname === undefined) return sendText(res, 400, 'Bad Request');
@@ -183,6 +193,14 @@ async function serveStatic(req, res, pathname) {
     if (spa) return sendFile(req, res, index, spa.size, false);
   }
   sendText(res, 404, 'Not Found');
+}
+
+/** Rewrites `/js/h.js` and `/t` (query string kept) to the paths they alias, as a proxy in front would. */
+function aliasFirstPartyPath(req) {
+  const target = req.url ?? '/';
+  const queryAt = target.indexOf('?');
+  const alias = FIRST_PARTY_ALIASES.get(queryAt === -1 ? target : target.slice(0, queryAt));
+  if (alias) req.url = queryAt === -1 ? alias : alias + target.slice(queryAt);
 }
 
 /** Maps a URL path into `root`, or returns undefined when it would escape it. */

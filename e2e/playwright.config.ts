@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../scripts/chromium.mjs';
 
@@ -5,7 +6,8 @@ const executablePath = CHROMIUM_PATH;
 const args = CHROMIUM_ARGS;
 
 export default defineConfig({
-  testDir: '.',
+  // Absolute: the root playwright.config.ts re-exports this file, and a relative testDir would be read from there.
+  testDir: fileURLToPath(new URL('.', import.meta.url)),
   timeout: 60_000,
   fullyParallel: false,
   workers: 1,
