@@ -27,8 +27,10 @@ export const DEFAULT_MAX_PENDING_EVENTS = 10_000;
 export const DEFAULT_ACK_TIMEOUT_MS = 5_000;
 /** A collector must notice a restarted server within a Retry-After, not the client's default 2 s. */
 const RECONNECT_WAIT_MS = 250;
-/** What the stream will be asked how it is, at most this often, while it seems missing. */
+/** A stream check without an answer by then leaves the sink down until the next (re)connect or failed publish. */
 const STREAM_CHECK_TIMEOUT_MS = 2_000;
+/** Closing waits this long for acks still in flight; a server that is down would hold it for ever. */
+const DRAIN_TIMEOUT_MS = 2_000;
 const NANOSECONDS_PER_MS = 1_000_000;
 
 /**
@@ -62,7 +64,7 @@ export function createJetStreamSink({
       if (pendingEvents + events.length > maxPendingEvents) throw new SinkUnavailableError(name, 'lagging');
       pendingEvents += events.length;
       try {
-        await Promise.all(
+        const acks = Promise.all(
           events.map((event) =>
             js.publish(`${subjectPrefix}.${event.type}`, JSON.stringify(event), {
               msgID: event.messageId,
@@ -71,6 +73,8 @@ export function createJetStreamSink({
             }),
           ),
         );
+        // Acks cannot come over a lost connection: answer now rather than at the ack timeout.
+        await Promise.race([acks, link.disconnected()]);
       } catch (cause) {
         link.suspectStream();
         throw new SinkUnavailableError(name, 'failed', { cause });
@@ -102,6 +106,7 @@ function connectForever({ servers, stream, subjectPrefix, duplicateWindowMs }) {
   let closed = false;
   /** @type {Promise<void> | undefined} set while the stream is being checked, so a burst of failures checks once */
   let checking;
+  let lost = createLoss();
 
   // The client's own first-connect retry cannot be stopped by close(); this loop can.
   const opened = (async () => {
@@ -125,6 +130,8 @@ function connectForever({ servers, stream, subjectPrefix, duplicateWindowMs }) {
       if (status.type === 'disconnect') {
         state = 'down';
         lastError = 'disconnected';
+        lost.reject(new Error('disconnected from NATS'));
+        lost = createLoss();
       } else if (status.type === 'reconnect') {
         await checkStream();
       }
@@ -156,6 +163,8 @@ function connectForever({ servers, stream, subjectPrefix, duplicateWindowMs }) {
     client: () => (state === 'up' && connection && !connection.isClosed() ? client : undefined),
     state: () => state,
     lastError: () => lastError,
+    /** Rejects at the next disconnect. */
+    disconnected: () => lost.promise,
     /** A failed publish may mean the stream is gone (a server started on an empty store): check it again. */
     suspectStream() {
       if (connection && !connection.isClosed() && state === 'up') void checkStream();
@@ -163,7 +172,21 @@ function connectForever({ servers, stream, subjectPrefix, duplicateWindowMs }) {
     async close() {
       closed = true;
       await opened;
-      if (connection && !connection.isClosed()) await connection.drain().catch(() => connection?.close());
+      if (!connection || connection.isClosed()) return;
+      const nc = connection;
+      const gaveUp = new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS).unref());
+      await Promise.race([nc.drain().catch(() => undefined), gaveUp]);
+      if (!nc.isClosed()) await nc.close();
     },
   };
+}
+
+/** A promise that rejects when told to, and counts as handled when nobody waits for it. */
+function createLoss() {
+  /** @type {(error: Error) => void} */
+  let reject = () => {};
+  /** @type {Promise<never>} */
+  const promise = new Promise((_resolve, rejectPromise) => (reject = rejectPromise));
+  promise.catch(() => {});
+  return { promise, reject };
 }
