@@ -28,11 +28,16 @@ export async function createSinks(list, { file } = {}) {
   const seen = new Set();
   /** @type {import('./sink.mjs').Sink[]} */
   const sinks = [];
-  for (const entry of entries) {
-    const sink = await createSink(entry, file);
-    if (seen.has(sink.name)) throw new TypeError(`COLLECTOR_SINKS names two ${sink.name} sinks; one of each kind at most`);
-    seen.add(sink.name);
-    sinks.push(sink);
+  try {
+    for (const entry of entries) {
+      const sink = await createSink(entry, file);
+      sinks.push(sink);
+      if (seen.has(sink.name)) throw new TypeError(`COLLECTOR_SINKS names two ${sink.name} sinks; one of each kind at most`);
+      seen.add(sink.name);
+    }
+  } catch (error) {
+    await Promise.all(sinks.map((sink) => sink.close()));
+    throw error;
   }
   return sinks;
 }
