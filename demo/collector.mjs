@@ -343,7 +343,8 @@ export function createCollector({
       'GET /collector/feed': () => openFeed(req, res),
     }[route];
     if (!answer) {
-      res.setHeader('Allow', pathname.startsWith('/collector/') ? 'GET, POST' : 'POST, OPTIONS');
+      const allowed = pathname === '/health' ? 'GET' : pathname.startsWith('/collector/') ? 'GET, POST' : 'POST, OPTIONS';
+      res.setHeader('Allow', allowed);
       sendJson(res, 405, { error: 'method_not_allowed' });
       return true;
     }

@@ -176,7 +176,8 @@ async function waitForSinks(sampleAll) {
  * n % targets, a resend to the target other than the original's, and records every outcome.
  */
 async function sendLoad(targets, sampleAll) {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  // CONNECTIONS in all, shared by the targets: a socket left idle past the server's keep-alive timeout would be reset on reuse.
+  const agent = new Agent({ keepAlive: true, maxSockets: Math.ceil(CONNECTIONS / targets.length) });
   const latencies = new Float64Array(REQUESTS);
   /** @type {{ ids: string[], storedAt: Set<number> }[]} each batch answered 200 and the processes that have it, to resend some */
   const delivered = [];

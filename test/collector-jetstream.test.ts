@@ -15,6 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createJetStreamSink } from '../demo/sinks/jetstream.mjs';
 import { createTracker, type Tracker } from '../src/index';
 import { startCollectorProcess, type CollectorProcess } from './support/collector-process';
 import { freePort, NATS_INSTALL_TIMEOUT_MS, natsServerCommand, startNatsServer, type NatsServer } from './support/nats-server';
@@ -233,4 +234,25 @@ describe('two collector processes on one JetStream stream', () => {
     },
     TEST_TIMEOUT_MS,
   );
+
+  it('makes its stream with a 24-hour duplicate window unless told otherwise, and refuses more events than its pending bound', async () => {
+    const stream = `homing_test_${++streamNumber}`;
+    const sink = createJetStreamSink({ servers: `127.0.0.1:${natsPort}`, stream, subjectPrefix: `${stream}.events`, maxPendingEvents: 5 });
+    try {
+      await expect.poll(() => sink.health().state, { timeout: 10_000, interval: 20 }).toBe('up');
+      const event = (messageId: string) => ({ type: 'track', event: 'Bounded', properties: {}, messageId });
+
+      await expect(sink.write(Array.from({ length: 6 }, (_, i) => event(`too-many-${i}`)))).rejects.toMatchObject({ reason: 'lagging' });
+      await sink.write([event('once'), event('once'), event('twice')]);
+      await sink.write([event('twice')]);
+
+      const nc = await connect({ servers: `127.0.0.1:${natsPort}` });
+      const info = await (await jetstreamManager(nc)).streams.info(stream);
+      await nc.close();
+      expect(info.config.duplicate_window).toBe(24 * 60 * 60 * 1e9);
+      expect(info.state.messages).toBe(2);
+    } finally {
+      await sink.close();
+    }
+  });
 });

@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
-// @ts-expect-error: a plain ESM script without type declarations
 import { ensureNatsServer } from '../../scripts/ensure-nats.mjs';
 
 /** apt-get update and install take a minute or two on a fresh machine. */
