@@ -74,7 +74,15 @@ export function createJetStreamSink({
           ),
         );
         // Acks cannot come over a lost connection: answer now rather than at the ack timeout.
-        await Promise.race([acks, link.disconnected()]);
+        let stopWatching = () => {};
+        const lostConnection = new Promise((_resolve, reject) => {
+          stopWatching = link.onDisconnect(() => reject(new Error('disconnected from NATS')));
+        });
+        try {
+          await Promise.race([acks, lostConnection]);
+        } finally {
+          stopWatching();
+        }
       } catch (cause) {
         link.suspectStream();
         throw new SinkUnavailableError(name, 'failed', { cause });
@@ -106,7 +114,8 @@ function connectForever({ servers, stream, subjectPrefix, duplicateWindowMs }) {
   let closed = false;
   /** @type {Promise<void> | undefined} set while the stream is being checked, so a burst of failures checks once */
   let checking;
-  let lost = createLoss();
+  /** @type {Set<() => void>} writes waiting for acks, told when the connection drops */
+  const disconnectListeners = new Set();
 
   // The client's own first-connect retry cannot be stopped by close(); this loop can.
   const opened = (async () => {
@@ -130,8 +139,7 @@ function connectForever({ servers, stream, subjectPrefix, duplicateWindowMs }) {
       if (status.type === 'disconnect') {
         state = 'down';
         lastError = 'disconnected';
-        lost.reject(new Error('disconnected from NATS'));
-        lost = createLoss();
+        for (const listener of [...disconnectListeners]) listener();
       } else if (status.type === 'reconnect') {
         await checkStream();
       }
@@ -163,8 +171,14 @@ function connectForever({ servers, stream, subjectPrefix, duplicateWindowMs }) {
     client: () => (state === 'up' && connection && !connection.isClosed() ? client : undefined),
     state: () => state,
     lastError: () => lastError,
-    /** Rejects at the next disconnect. */
-    disconnected: () => lost.promise,
+    /**
+     * Calls `listener` at the next disconnect; returns the function that stops listening. One
+     * listener per write, removed after it, so nothing accumulates while the connection holds.
+     */
+    onDisconnect(listener) {
+      disconnectListeners.add(listener);
+      return () => disconnectListeners.delete(listener);
+    },
     /** A failed publish may mean the stream is gone (a server started on an empty store): check it again. */
     suspectStream() {
       if (connection && !connection.isClosed() && state === 'up') void checkStream();
@@ -181,12 +195,3 @@ function connectForever({ servers, stream, subjectPrefix, duplicateWindowMs }) {
   };
 }
 
-/** A promise that rejects when told to, and counts as handled when nobody waits for it. */
-function createLoss() {
-  /** @type {(error: Error) => void} */
-  let reject = () => {};
-  /** @type {Promise<never>} */
-  const promise = new Promise((_resolve, rejectPromise) => (reject = rejectPromise));
-  promise.catch(() => {});
-  return { promise, reject };
-}
