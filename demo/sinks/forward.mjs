@@ -31,7 +31,11 @@ export const DEFAULT_POST_TIMEOUT_MS = 5_000;
 export const DEFAULT_DOWN_MS = 2_000;
 /** A target asking for longer than this is not believed: the sink probes again after it anyway. */
 const MAX_DOWN_MS = 60_000;
-/** Statuses worth trying again, as homing's own policy has them. */
+/**
+ * Statuses worth trying again, as homing's own policy has them. Any other refusal fails the writes
+ * too: the collector validated the events, so a target that refuses them disagrees with it (a wrong
+ * writeKey, a stricter schema), which `/health` then shows.
+ */
 const RETRYABLE_STATUSES = new Set([408, 429]);
 
 /**
@@ -116,18 +120,18 @@ export function createForwardSink({
     }
   }
 
-  /** @returns {Promise<{ ok: true } | { ok: false, reason: string, retryAfterMs?: number }>} */
+  /**
+   * Posts until a 2xx, a refusal that will not change, or `maxAttempts`.
+   * @returns {Promise<{ ok: boolean, reason?: string, retryAfterMs?: number }>}
+   */
   async function postWithRetry(events) {
-    let last = { ok: /** @type {const} */ (false), reason: 'not sent', retryAfterMs: /** @type {number | undefined} */ (undefined) };
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       const answer = await postOnce(events);
-      if (answer.ok) return { ok: true };
-      last = { ok: false, reason: answer.reason, retryAfterMs: answer.retryAfterMs };
-      if (!answer.retryable || attempt === maxAttempts) break;
+      if (answer.ok || !answer.retryable || attempt >= maxAttempts) return answer;
       const ceiling = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** (attempt - 1));
-      await new Promise((resolve) => setTimeout(resolve, Math.min(answer.retryAfterMs ?? Infinity, Math.floor(random() * ceiling))));
+      const waitMs = Math.min(answer.retryAfterMs ?? Infinity, Math.floor(random() * ceiling));
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
-    return last;
   }
 
   async function postOnce(events) {
