@@ -1,18 +1,25 @@
 /**
  * The reference collector: a Segment-compatible `POST /v1/batch` endpoint that validates every
- * batch against `homing/schema`, dedupes events on `messageId`, appends each new event to an
- * NDJSON file, and can be told to misbehave (503, 429, slow, refuse) so the tracker's retry
- * path can be watched and tested.
+ * batch (homing's and the Segment spec's, `segment-spec.mjs`), hands each new event to its sinks
+ * (an NDJSON file by default, NATS JetStream, a relay to another endpoint: `sinks/`), and can be
+ * told to misbehave (503, 429, slow, refuse) so the tracker's retry path can be watched and tested.
+ *
+ * It answers 2xx only after every sink acknowledged the batch; a sink that is down or lagging
+ * makes it answer 503 with `Retry-After`, and the sender keeps the events. Its only state is a
+ * bounded memory: the `messageId`s each sink acknowledged (dedupe within this process) and the
+ * latest events for the demo's inspector. Dedupe across processes is the log's (JetStream).
  *
  * Usable alone with `node:http`:
  *
  *   const collector = createCollector({ file: 'events.ndjson' });
  *   http.createServer((req, res) => collector.handle(req, res) || notFound(res)).listen(8080);
  */
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { batchSchema, MAX_BATCH_REQUEST_BYTES, MAX_EVENT_BYTES } from '../dist/schema.mjs';
+import { MAX_BATCH_REQUEST_BYTES, MAX_EVENT_BYTES } from '../dist/schema.mjs';
 import { MAX_JSON_DEPTH, parseJson, readBody } from './request-body.mjs';
+import { createRing } from './ring.mjs';
+import { collectorBatchSchema } from './segment-spec.mjs';
+import { createDedupedSink } from './sinks/deduped.mjs';
+import { createFileSink } from './sinks/file.mjs';
 
 /** @typedef {'ok' | '503' | '429' | 'slow' | 'refuse'} CollectorMode */
 
@@ -21,6 +28,11 @@ export const COLLECTOR_MODES = /** @type {const} */ (['ok', '503', '429', 'slow'
 
 /** Seconds sent in `Retry-After` in `429` mode unless `retryAfter` says otherwise. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 5;
+/**
+ * Seconds sent in `Retry-After` with a 503 when a sink cannot take the batch and does not know
+ * when it will: long enough for a restarted log to come back, short enough not to stall a page.
+ */
+export const DEFAULT_UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
 /** How long `slow` mode holds a request before accepting it, unless `delayMs` says otherwise. */
 export const DEFAULT_SLOW_DELAY_MS = 3000;
 /** Proxies close idle connections; a comment line keeps the event stream open. */
@@ -58,6 +70,7 @@ const URL_BASE = 'http://collector.invalid';
  * @property {number} requests every `POST /v1/batch`, whatever its outcome
  * @property {number} rejected requests not answered 2xx (invalid, too large, fault modes, refused)
  * @property {Record<string, number>} outcomes requests by outcome: status code, or `refused`
+ * @property {import('./sinks/sink.mjs').SinkHealth[]} sinks each sink's health
  */
 
 /**
@@ -82,43 +95,46 @@ const URL_BASE = 'http://collector.invalid';
  * @property {() => void} reset forgets every event and counter and goes back to `ok`; the NDJSON
  *   file is an append-only log and is left as it is
  * @property {() => Received} received a copy of everything accepted so far
- * @property {() => Promise<void>} close ends the live feeds and the file stream
+ * @property {() => Promise<void>} close ends the live feeds and closes the sinks
  */
 
 /**
  * Creates a collector.
  * @param {object} [options]
- * @param {string} [options.file] NDJSON file that each new unique event is appended to; none by default
+ * @param {string} [options.file] NDJSON file that each new unique event is appended to (a file sink
+ *   ahead of `sinks`); none by default
+ * @param {import('./sinks/sink.mjs').Sink[]} [options.sinks] where accepted events go; with none
+ *   and no `file`, events are only counted and kept in memory
+ * @param {number} [options.unavailableRetryAfterSeconds] `Retry-After` of a 503 for a sink that
+ *   cannot take a batch; default {@link DEFAULT_UNAVAILABLE_RETRY_AFTER_SECONDS}
  * @param {number} [options.maxBodyBytes] largest request body, before and after gzip, answered with
  *   413 beyond it; default 500 KiB, the batch limit Segment documents
  * @param {number} [options.maxEventsInMemory] accepted events kept as full objects for `received()`,
  *   the oldest dropped first; default {@link DEFAULT_MAX_EVENTS_IN_MEMORY}
- * @param {number} [options.maxRememberedIds] `messageId`s remembered for dedupe, the oldest
+ * @param {number} [options.maxRememberedIds] `messageId`s remembered for dedupe, per sink, the oldest
  *   forgotten first; default {@link DEFAULT_MAX_REMEMBERED_IDS}
  * @returns {Collector}
  */
 export function createCollector({
   file,
+  sinks = [],
+  unavailableRetryAfterSeconds = DEFAULT_UNAVAILABLE_RETRY_AFTER_SECONDS,
   maxBodyBytes = MAX_BATCH_REQUEST_BYTES,
   maxEventsInMemory = DEFAULT_MAX_EVENTS_IN_MEMORY,
   maxRememberedIds = DEFAULT_MAX_REMEMBERED_IDS,
 } = {}) {
-  for (const [name, value] of Object.entries({ maxBodyBytes, maxEventsInMemory, maxRememberedIds })) {
+  for (const [name, value] of Object.entries({ maxBodyBytes, maxEventsInMemory, maxRememberedIds, unavailableRetryAfterSeconds })) {
     if (!(value >= 0)) throw new RangeError(`${name} must be a number >= 0, got ${value}`);
   }
-  const log = file ? createWriteStream(file, { flags: 'a' }) : undefined;
-  /** @type {Promise<unknown> | undefined} set while the file's write buffer is full */
-  let logDrained;
+  const allSinks = [...(file ? [createFileSink({ file })] : []), ...sinks];
+  // With no sink at all, a sink that stores nothing keeps the counting and the dedupe the same.
+  const deduped = (allSinks.length > 0 ? allSinks : [MEMORY_ONLY]).map((sink) => createDedupedSink(sink, maxRememberedIds));
   /** @type {Set<import('node:http').ServerResponse>} */
   const feeds = new Set();
   let mode = /** @type {CollectorMode} */ ('ok');
   let retryAfter = DEFAULT_RETRY_AFTER_SECONDS;
   let delayMs = DEFAULT_SLOW_DELAY_MS;
-  /** @type {Set<string>} */
-  let seen = new Set();
-  /** @type {Ring<string>} the order `seen` was filled in, to forget its oldest */
-  let seenOrder = createRing(maxRememberedIds);
-  /** @type {Ring<object>} */
+  /** @type {import('./ring.mjs').Ring<object>} */
   let events = createRing(maxEventsInMemory);
   let counts = { unique: 0, duplicates: 0, requests: 0, rejected: 0 };
   /** @type {Record<string, number>} */
@@ -154,8 +170,7 @@ export function createCollector({
   }
 
   function reset() {
-    seen = new Set();
-    seenOrder = createRing(maxRememberedIds);
+    for (const sink of deduped) sink.forget();
     events = createRing(maxEventsInMemory);
     counts = { unique: 0, duplicates: 0, requests: 0, rejected: 0 };
     outcomes = {};
@@ -169,33 +184,37 @@ export function createCollector({
     return { mode, ...totals(), events: events.latest(50).map(summarize) };
   }
 
-  /** Stores the new events of a valid batch and returns what the answer reports. */
-  function accept(batch) {
-    const fresh = [];
-    let duplicates = 0;
-    for (const event of batch) {
-      if (seen.has(event.messageId)) {
-        duplicates += 1;
-        continue;
-      }
-      seen.add(event.messageId);
-      const forgotten = seenOrder.push(event.messageId);
-      if (forgotten !== undefined) seen.delete(forgotten);
-      events.push(event);
-      fresh.push(event);
-    }
+  /**
+   * Hands a valid batch to every sink, each getting only what it has not acknowledged yet, and
+   * resolves with the events that are new: written by some sink in this request. Rejects with the
+   * first sink's failure; then nothing is counted, and the retry writes where it is still missing.
+   */
+  async function deliver(batch) {
+    const results = await Promise.allSettled(deduped.map((sink) => sink.write(batch)));
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
+    const written = new Set(results.flatMap((result) => (result.status === 'fulfilled' ? result.value : [])));
+    const fresh = batch.filter((event) => written.delete(event));
+    for (const event of fresh) events.push(event);
     counts.unique += fresh.length;
-    counts.duplicates += duplicates;
-    return { accepted: fresh.length, duplicates, fresh };
+    counts.duplicates += batch.length - fresh.length;
+    return { accepted: fresh.length, duplicates: batch.length - fresh.length, fresh };
   }
 
-  /** Appends to the NDJSON file; a disk slower than the senders slows the answers rather than filling memory. */
-  async function append(fresh) {
-    if (!log || fresh.length === 0) return;
-    if (log.write(fresh.map((event) => `${JSON.stringify(event)}\n`).join(''))) return;
-    // One wait shared by every answer held back, rather than a listener each.
-    logDrained ??= once(log, 'drain').finally(() => (logDrained = undefined));
-    await logDrained;
+  /** The first sink that cannot take a write now, so the answer is 503 before the body is read. */
+  function unavailableSink() {
+    for (const { sink } of deduped) {
+      const health = sink.health();
+      if (health.state !== 'up') return health;
+    }
+    return undefined;
+  }
+
+  /** 503 with `Retry-After`: the sink's own estimate when it has one, the collector's default otherwise. */
+  function rejectUnavailable(res, { sink, reason, retryAfterMs }) {
+    const seconds = retryAfterMs === undefined ? unavailableRetryAfterSeconds : Math.max(1, Math.ceil(retryAfterMs / 1000));
+    res.setHeader('Retry-After', String(seconds));
+    reject(res, 503, { error: 'sink_unavailable', sink, reason, retryAfter: seconds });
   }
 
   async function receiveBatch(req, res) {
@@ -211,6 +230,8 @@ export function createCollector({
       return reject(res, 429, { error: 'rate_limited', retryAfter });
     }
     if (arrivalMode === 'slow') await new Promise((resolve) => setTimeout(resolve, delayMs));
+    const blocked = unavailableSink();
+    if (blocked) return rejectUnavailable(res, { sink: blocked.name, reason: blocked.state, retryAfterMs: blocked.retryAfterMs });
     if (!isAcceptedContentType(req.headers['content-type'])) {
       return reject(res, 415, { error: 'unsupported_media_type' });
     }
@@ -224,7 +245,7 @@ export function createCollector({
     const json = parseJson(body.text);
     if (json.kind === 'invalid') return reject(res, 400, { error: 'invalid_json' });
     if (json.kind === 'tooDeep') return reject(res, 400, { error: 'too_deep', maxDepth: MAX_JSON_DEPTH });
-    const parsed = batchSchema.safeParse(json.value);
+    const parsed = collectorBatchSchema.safeParse(json.value);
     if (!parsed.success) {
       const issues = parsed.error.issues
         .slice(0, MAX_REPORTED_ISSUES)
@@ -240,8 +261,14 @@ export function createCollector({
     }
 
     // Store what was sent, key order and all; the schema only vouched for it.
-    const { accepted, duplicates, fresh } = accept(/** @type {any} */ (json.value).batch);
-    await append(fresh);
+    let delivered;
+    try {
+      delivered = await deliver(/** @type {any} */ (json.value).batch);
+    } catch (error) {
+      const { sink = 'unknown', reason = 'failed', retryAfterMs } = /** @type {any} */ (error) ?? {};
+      return rejectUnavailable(res, { sink, reason, retryAfterMs });
+    }
+    const { accepted, duplicates, fresh } = delivered;
     countOutcome(200);
     sendJson(res, 200, { ok: true, accepted, duplicates });
     broadcast({ accepted, duplicates, events: fresh.map(summarize), totals: totals() });
@@ -287,7 +314,7 @@ export function createCollector({
   function handle(req, res) {
     const pathname = pathnameOf(req.url);
     if (pathname === undefined) return false;
-    if (pathname !== '/v1/batch' && !pathname.startsWith('/collector/')) return false;
+    if (pathname !== '/v1/batch' && pathname !== '/health' && !pathname.startsWith('/collector/')) return false;
 
     res.setHeader('Access-Control-Allow-Origin', req.headers.origin ?? '*');
     res.setHeader('Vary', 'Origin');
@@ -312,10 +339,12 @@ export function createCollector({
       'POST /collector/mode': () => changeMode(req, res),
       'POST /collector/reset': () => (reset(), sendJson(res, 200, { ok: true })),
       'GET /collector/received': () => sendJson(res, 200, received()),
+      'GET /health': () => answerHealth(res),
       'GET /collector/feed': () => openFeed(req, res),
     }[route];
     if (!answer) {
-      res.setHeader('Allow', pathname.startsWith('/collector/') ? 'GET, POST' : 'POST, OPTIONS');
+      const allowed = pathname === '/health' ? 'GET' : pathname.startsWith('/collector/') ? 'GET, POST' : 'POST, OPTIONS';
+      res.setHeader('Allow', allowed);
       sendJson(res, 405, { error: 'method_not_allowed' });
       return true;
     }
@@ -326,6 +355,17 @@ export function createCollector({
     return true;
   }
 
+  /** 200 when every sink takes writes, 503 otherwise, so a load balancer can route around the collector. */
+  function answerHealth(res) {
+    const health = sinkHealth();
+    const ok = health.every((sink) => sink.state === 'up');
+    sendJson(res, ok ? 200 : 503, { ok, sinks: health });
+  }
+
+  function sinkHealth() {
+    return allSinks.map((sink) => sink.health());
+  }
+
   function received() {
     return { mode, ...totals(), events: events.latest() };
   }
@@ -333,13 +373,21 @@ export function createCollector({
   async function close() {
     for (const res of feeds) res.end();
     feeds.clear();
-    if (log) await new Promise((resolve) => log.end(resolve));
+    await Promise.all(allSinks.map((sink) => sink.close()));
   }
 
   return {
     handle,
     get state() {
-      return { mode, retryAfter, delayMs, ...totals(), eventsInMemory: events.size, outcomes: { ...outcomes } };
+      return {
+        mode,
+        retryAfter,
+        delayMs,
+        ...totals(),
+        eventsInMemory: events.size,
+        outcomes: { ...outcomes },
+        sinks: sinkHealth(),
+      };
     },
     setMode,
     reset,
@@ -347,6 +395,14 @@ export function createCollector({
     close,
   };
 }
+
+/** @type {import('./sinks/sink.mjs').Sink} stands in for the sinks when there are none: stores nothing, is always up */
+const MEMORY_ONLY = {
+  name: 'memory',
+  write: () => Promise.resolve(),
+  health: () => ({ name: 'memory', state: 'up' }),
+  close: () => Promise.resolve(),
+};
 
 /** What the live feed shows of an event; the full object stays in `received()`. */
 function summarize({ type, event, name, messageId, timestamp }) {
@@ -394,44 +450,6 @@ function pathnameOf(target = '/') {
   } catch {
     return undefined;
   }
-}
-
-/**
- * @template T
- * @typedef {{ push: (item: T) => T | undefined, latest: (count?: number) => T[], readonly size: number }} Ring
- */
-
-/**
- * A FIFO of at most `capacity` items: pushing onto a full one drops the oldest and returns it.
- * @template T
- * @param {number} capacity
- * @returns {Ring<T>}
- */
-function createRing(capacity) {
-  /** @type {T[]} */
-  const items = [];
-  let oldest = 0;
-  return {
-    push(item) {
-      if (items.length < capacity) {
-        items.push(item);
-        return undefined;
-      }
-      if (items.length === 0) return item;
-      const dropped = items[oldest];
-      items[oldest] = item;
-      oldest = (oldest + 1) % items.length;
-      return dropped;
-    },
-    latest(count = items.length) {
-      const length = Math.min(count, items.length);
-      const skipped = items.length - length;
-      return Array.from({ length }, (_, i) => /** @type {T} */ (items[(oldest + skipped + i) % items.length]));
-    },
-    get size() {
-      return items.length;
-    },
-  };
 }
 
 export function sendJson(res, status, body) {

@@ -4,6 +4,11 @@
  * under a strict Content-Security-Policy.
  *
  *   node demo/server.mjs            # PORT (8080), COLLECTOR_FILE (demo/data/events.ndjson)
+ *   COLLECTOR_SINKS=file,nats://127.0.0.1:4222 node demo/server.mjs
+ *
+ * COLLECTOR_SINKS (default `file`) lists where accepted events go: `file`, `nats://host:port` (NATS
+ * JetStream), an `http(s)://` batch URL (a relay); see `sinks/config.mjs`. COLLECTOR_RETRY_AFTER
+ * (default 2) is the `Retry-After` in seconds of a 503 when a sink cannot take a batch.
  */
 import { createReadStream, mkdirSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -12,6 +17,7 @@ import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createCollector, sendJson } from './collector.mjs';
 import { parseJson, readBody } from './request-body.mjs';
+import { createSinks, DEFAULT_SINKS } from './sinks/config.mjs';
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
 const DIST_DIR = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -82,6 +88,8 @@ const CONTENT_TYPES = {
  * @param {number} [options.port] default 0: any free port
  * @param {string} [options.host] default `127.0.0.1`
  * @param {string} [options.file] NDJSON file for the collector; none by default
+ * @param {import('./sinks/sink.mjs').Sink[]} [options.sinks] more sinks for the collector; none by default
+ * @param {number} [options.unavailableRetryAfterSeconds] `Retry-After` of the collector's 503 when a sink cannot take a batch
  * @param {number} [options.maxBodyBytes] the collector's body limit; default 500 KiB
  * @param {number} [options.maxEventsInMemory] accepted events the collector keeps as objects; default 100,000
  * @param {number} [options.maxRememberedIds] `messageId`s the collector remembers for dedupe; default 1,000,000
@@ -94,13 +102,15 @@ export async function startDemoServer({
   port = 0,
   host = '127.0.0.1',
   file,
+  sinks,
+  unavailableRetryAfterSeconds,
   maxBodyBytes,
   maxEventsInMemory,
   maxRememberedIds,
   headersTimeoutMs = HEADERS_TIMEOUT_MS,
   requestTimeoutMs = REQUEST_TIMEOUT_MS,
 } = {}) {
-  const collector = createCollector({ file, maxBodyBytes, maxEventsInMemory, maxRememberedIds });
+  const collector = createCollector({ file, sinks, unavailableRetryAfterSeconds, maxBodyBytes, maxEventsInMemory, maxRememberedIds });
   /** @type {object[]} */
   const cspReports = [];
   /** The latest response on each connection, so a protocol error never writes into one under way. */
@@ -307,10 +317,18 @@ function sendText(res, status, text) {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const file = process.env.COLLECTOR_FILE ?? join(DATA_DIR, 'events.ndjson');
-  mkdirSync(dirname(file), { recursive: true });
-  const demo = await startDemoServer({ port: Number(process.env.PORT ?? 8080), file });
+  const sinkList = process.env.COLLECTOR_SINKS || DEFAULT_SINKS;
+  const retryAfter = process.env.COLLECTOR_RETRY_AFTER;
+  if (sinkList.split(',').some((entry) => entry.trim() === 'file')) mkdirSync(dirname(file), { recursive: true });
+  const sinks = await createSinks(sinkList, { file });
+  const demo = await startDemoServer({
+    port: Number(process.env.PORT ?? 8080),
+    sinks,
+    unavailableRetryAfterSeconds: retryAfter === undefined ? undefined : Number(retryAfter),
+  });
+  const where = sinks.map((sink) => (sink.name === 'file' ? `file ${file}` : `${sink.name} ${JSON.stringify(sink.health())}`));
   console.log(`homing demo: ${demo.url}`);
-  console.log(`collector:   ${demo.url}v1/batch  (events in ${file}, received at ${demo.url}collector/received)`);
+  console.log(`collector:   ${demo.url}v1/batch  (sinks: ${where.join('; ') || 'none'}; health at ${demo.url}health)`);
   const stop = async (signal) => {
     console.log(`\n${signal}: closing`);
     await demo.close();
