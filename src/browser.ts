@@ -7,7 +7,8 @@
 import { createTracker, type Tracker } from './tracker';
 import type { TrackerOptions } from './options';
 
-type Call = [method: string, ...args: unknown[]];
+/** `homing(fn)` calls `fn(tracker)` once the tracker exists: how script-tag extras reach it. */
+type Call = [method: string | ((tracker: Tracker) => void), ...args: unknown[]];
 interface HomingGlobal {
   (...call: Call): unknown;
   q?: ArrayLike<Call>;
@@ -21,7 +22,7 @@ const script = scope.document?.currentScript as HTMLScriptElement | null | undef
 /** Calls made before init, held until there is a tracker to take them. */
 let waiting: Call[] = [];
 
-const homing = function (method: string, ...args: unknown[]): unknown {
+const homing = function (method: Call[0], ...args: unknown[]): unknown {
   try {
     if (method === 'init') {
       if (homing.tracker) return console.warn('[homing] init was called twice; the first options stay');
@@ -33,6 +34,7 @@ const homing = function (method: string, ...args: unknown[]): unknown {
     }
     const tracker = homing.tracker;
     if (!tracker) return void waiting.push([method, ...args]);
+    if (typeof method === 'function') return void method(tracker);
     const run = (tracker as unknown as Record<string, unknown>)[method];
     if (typeof run !== 'function') return console.warn(`[homing] unknown method ${JSON.stringify(method)}`);
     return run(...args);
