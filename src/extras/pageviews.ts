@@ -8,7 +8,8 @@
  * By then the app has rendered the new route and set its title, which the tracker reads when the
  * event is tracked. URL changes that follow each other within that time (a redirect, a router
  * replacing the URL it just pushed) are one navigation and make one page view, for the URL they
- * end on. A page that is hidden or left while a view is pending records it at once.
+ * end on. A page that is hidden or left while a view is pending records it at once, before the
+ * tracker hands its events off.
  *
  * Properties: `referrer` is the URL of the previous page view (the first one keeps
  * `document.referrer`), and `source: 'pageviews'` tells these events from the app's own.
@@ -71,20 +72,21 @@ export function pageviews(tracker: PageviewTracker, options: PageviewsOptions = 
   };
 
   const unpatchHistory = afterHistoryChange(scope.history, settle);
-  const listeners: Array<[EventTarget, string, (event: Event) => void]> = [
-    [scope, 'popstate', settle],
-    [scope, 'pagehide', recordPending],
-    [scope.document, 'visibilitychange', () => scope.document.visibilityState === 'hidden' && recordPending()],
-    [scope, 'pageshow', settleRestored],
+  // In the capture phase on window: a pending view is tracked before the tracker hands its events off.
+  const listeners: Array<[string, (event: Event) => void]> = [
+    ['popstate', settle],
+    ['pagehide', recordPending],
+    ['visibilitychange', () => scope.document.visibilityState === 'hidden' && recordPending()],
+    ['pageshow', settleRestored],
   ];
-  if (countsHash) listeners.push([scope, 'hashchange', settle]);
-  for (const [target, type, listener] of listeners) target.addEventListener(type, listener);
+  if (countsHash) listeners.push(['hashchange', settle]);
+  for (const [type, listener] of listeners) scope.addEventListener(type, listener, true);
   settle();
 
   return () => {
     clearTimeout(pending);
     unpatchHistory();
-    for (const [target, type, listener] of listeners) target.removeEventListener(type, listener);
+    for (const [type, listener] of listeners) scope.removeEventListener(type, listener, true);
   };
 }
 

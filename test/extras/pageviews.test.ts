@@ -158,6 +158,20 @@ describe('page views for single-page apps', () => {
     expect(tracker.calls).toHaveLength(2);
   });
 
+  it('records a pending page view when the page is hidden, before the listeners that the tracker added earlier', () => {
+    const order: string[] = [];
+    document.addEventListener('visibilitychange', () => order.push('tracker hands off'));
+    const tracker = { page: () => void order.push('page view') };
+    stop = pageviews(tracker);
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+    try {
+      document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+    } finally {
+      delete (document as { visibilityState?: string }).visibilityState;
+    }
+    expect(order).toEqual(['page view', 'tracker hands off']);
+  });
+
   it('stops: no more page views, and the page gets its own history methods back', () => {
     const { pushState, replaceState } = history;
     const tracker = createRecordingTracker();
