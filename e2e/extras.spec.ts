@@ -229,3 +229,28 @@ test('the combined build turns on the extras its script tag names, and only thos
     ['track', 'Outbound Link Clicked', 'links'],
   ]);
 });
+
+test('the demo product page tracks its outbound link, download and declarative buttons, and the inspector shows each source', async ({ context, page, demo }) => {
+  await context.route('https://example.com/**', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>Launch story</title>' }));
+  await page.goto(demo.url);
+  await expect.poll(() => page.evaluate(() => typeof window.homing === 'function' && 'tracker' in window.homing)).toBe(true);
+  await page.click('#plan-pro');
+  const opened = context.waitForEvent('page');
+  await page.click('#link-outbound');
+  await (await opened).close();
+  const downloading = page.waitForEvent('download');
+  await page.click('#download-pricing');
+  expect((await downloading).suggestedFilename()).toBe('lumen-notes-pricing.csv');
+  await page.evaluate(() => window.homing('flush'));
+
+  const bySource = () => receivedEvents(demo.collector).map((event) => [event.event ?? `page:${event.name}`, event.properties?.source ?? 'app']);
+  await expect.poll(bySource).toEqual([
+    ['page:Home', 'app'],
+    ['Plan Selected', 'declarative'],
+    ['Outbound Link Clicked', 'links'],
+    ['File Downloaded', 'links'],
+  ]);
+  expect(eventsNamed(demo.collector, 'Plan Selected')[0]?.properties).toEqual({ source: 'declarative', plan: 'pro', price: '8' });
+  // The inspector's collector log, newest first, tags each event with its source.
+  await expect(page.locator('#collector-events .tag--source')).toHaveText(['links', 'links', 'declarative', 'app']);
+});
