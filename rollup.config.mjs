@@ -20,7 +20,18 @@ export const ENTRIES = {
   utm: 'src/extras/utm.ts',
   sampling: 'src/extras/sampling.ts',
   compress: 'src/extras/compress.ts',
+  pageviews: 'src/extras/pageviews.ts',
+  links: 'src/extras/links.ts',
+  declarative: 'src/extras/declarative.ts',
+  vitals: 'src/extras/vitals.ts',
 };
+
+/**
+ * Script-tag extras: dist/homing-<name>.iife.js plugs into the page's tracker through
+ * `homing(fn)`; dist/homing.all.iife.js is the core with every extra, each turned on by a
+ * `data-` attribute. None of them changes dist/homing.iife.js.
+ */
+const SCRIPT_EXTRAS = ['pageviews', 'links', 'declarative', 'vitals'];
 
 // zod is the schema's peer; node: builtins stay imports. idb-keyval is bundled (only the few
 // hundred bytes we use), so dist/homing.mjs runs in a browser as is.
@@ -62,6 +73,12 @@ export default [
   { input: 'src/index.ts', external, plugins: [resolve({ browser: true }), debug(true), ts()], output: { file: 'dist/homing.development.mjs', format: 'es' } },
   { input: 'src/browser.ts', plugins: [resolve({ browser: true }), debug(false), ts()], output: { file: 'dist/homing.iife.js', format: 'iife', plugins: [minify] } },
   { input: 'src/browser.ts', plugins: [resolve({ browser: true }), debug(true), ts()], output: { file: 'dist/homing.debug.iife.js', format: 'iife', plugins: [minify] } },
+  ...SCRIPT_EXTRAS.map((name) => ({
+    input: `src/extras/scripts/${name}.ts`,
+    plugins: [resolve({ browser: true }), debug(false), ts()],
+    output: { file: `dist/homing-${name}.iife.js`, format: 'iife', plugins: [minify] },
+  })),
+  { input: 'src/browser-all.ts', plugins: [resolve({ browser: true }), debug(false), ts()], output: { file: 'dist/homing.all.iife.js', format: 'iife', plugins: [minify] } },
   {
     input: 'src/snippet.js',
     // Rollup would otherwise fold away the integrity branch, its argument being absent here.

@@ -404,9 +404,15 @@ const MEMORY_ONLY = {
   close: () => Promise.resolve(),
 };
 
-/** What the live feed shows of an event; the full object stays in `received()`. */
-function summarize({ type, event, name, messageId, timestamp }) {
-  return { type, event, name, messageId, timestamp };
+/**
+ * What the live feed shows of an event; the full object stays in `received()`. `source` is the
+ * extra that tracked it (homing/pageviews, links, declarative, vitals name themselves there), and
+ * `path` names an automatic page view, which has no name.
+ */
+function summarize({ type, event, name, messageId, timestamp, properties }) {
+  const source = typeof properties?.source === 'string' ? properties.source : undefined;
+  const path = type === 'page' && typeof properties?.path === 'string' ? properties.path : undefined;
+  return { type, event, name, messageId, timestamp, source, path };
 }
 
 /** fetch sends `application/json`; sendBeacon sends `text/plain;charset=UTF-8` to avoid a preflight. */

@@ -19,6 +19,8 @@ async function trackOnceLoaded(page: Page, count: number): Promise<string[]> {
     const ids: string[] = [];
     const off = window.homing('on', 'queued', (event: { messageId: string }) => ids.push(event.messageId)) as () => void;
     for (let seq = 0; seq < count; seq++) window.homing('track', 'First Party Event', { seq });
+    // A burst is enriched in a task of its own; stats() has it done now.
+    window.homing('stats');
     off();
     return ids;
   }, count);

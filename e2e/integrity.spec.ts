@@ -31,6 +31,8 @@ async function trackThree(page: Page): Promise<string[]> {
     const ids: string[] = [];
     const off = window.homing('on', 'queued', (event: { messageId: string }) => ids.push(event.messageId)) as () => void;
     for (let seq = 0; seq < 3; seq++) window.homing('track', 'Pinned Bundle Event', { seq });
+    // A burst is enriched in a task of its own; stats() has it done now.
+    window.homing('stats');
     off();
     return ids;
   });

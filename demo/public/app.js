@@ -1,6 +1,9 @@
 /**
  * The Lumen Notes page, instrumented through the snippet's `homing(...)` global. Calls made
  * before dist/homing.iife.js arrives are queued by the stub and replayed when it loads.
+ * The extras loaded by index.html track the rest without code here: the outbound link and the
+ * price-sheet download (homing-links), the tour and plan buttons through their
+ * data-homing-event attributes (homing-declarative), and the page's web vitals (homing-vitals).
  */
 import { mountInspector } from '/inspector.js';
 
@@ -25,7 +28,6 @@ mountInspector(document.getElementById('inspector'), {
 
 document.getElementById('cta-start').addEventListener('click', () => homing('track', 'CTA Clicked', { cta: 'start', location: 'hero' }));
 document.getElementById('nav-signup').addEventListener('click', () => homing('track', 'CTA Clicked', { cta: 'start', location: 'header' }));
-document.getElementById('cta-demo').addEventListener('click', () => homing('track', 'Tour Requested', { location: 'hero' }));
 document.getElementById('link-spa').addEventListener('click', () => homing('track', 'Link Clicked', { href: '/spa/' }));
 
 const featureDetail = document.getElementById('feature-detail');
@@ -40,9 +42,9 @@ for (const button of document.querySelectorAll('[data-feature]')) {
 
 const planSelect = document.getElementById('signup-plan');
 for (const button of document.querySelectorAll('[data-plan]')) {
+  // 'Plan Selected' is tracked from the button's data-homing-* attributes.
   button.addEventListener('click', () => {
     const { plan } = button.dataset;
-    homing('track', 'Plan Selected', { plan, price: Number(button.dataset.price) });
     planSelect.value = plan;
     document.getElementById('signup').scrollIntoView({ behavior: 'smooth' });
   });

@@ -6,6 +6,9 @@
  * `tracker` adapts either the snippet's global or a `createTracker()` instance:
  * `{ stats(): object | undefined, on(name, listener), track(name, props), flush() }`;
  * `stats()` returns undefined while the bundle is still loading.
+ *
+ * Each event shows its source: the extra that tracked it (its `properties.source`: pageviews,
+ * links, declarative, vitals), or `app` for the page's own track/page/identify calls.
  */
 
 const STATS_POLL_MS = 250;
@@ -233,7 +236,22 @@ function renderTrackerStats(root, stats) {
 }
 
 function eventLabel(event) {
-  return event?.event ?? event?.name ?? event?.type ?? 'event';
+  // An automatic page view has no name: its path says which route it was.
+  return event?.event ?? event?.name ?? (event?.type === 'page' ? (event?.properties?.path ?? event?.path) : undefined) ?? event?.type ?? 'event';
+}
+
+/**
+ * What tracked the event: an extra names itself in `properties.source` (the collector's feed
+ * passes it on as `source`); the page's own calls do not.
+ */
+function eventSource(event) {
+  const source = event?.properties?.source ?? event?.source;
+  return typeof source === 'string' && source ? source : 'app';
+}
+
+function sourceTag(event) {
+  const source = eventSource(event);
+  return el('span', { class: `tag tag--source${source === 'app' ? '' : ' tag--extra'}`, title: `tracked by ${source === 'app' ? "the page's own code" : `homing/${source}`}`, text: source });
 }
 
 function trackerLogItem(name, payload) {
@@ -250,6 +268,7 @@ function trackerLogItem(name, payload) {
     { class: `log__item${tone ? ` log__item--${tone}` : ''}` },
     el('span', { class: `tag${tone ? ` tag--${tone}` : ''}`, text: name }),
     el('span', { class: 'log__text', text: describe() }),
+    ...(name === 'queued' ? [sourceTag(payload)] : []),
     el('time', { text: clock() }),
   );
 }
@@ -261,6 +280,7 @@ function collectorEventItem(event) {
     { class: 'log__item' },
     el('span', { class: `tag tag--${event.type}`, text: event.type }),
     el('span', { class: 'log__text', text: eventLabel(event) }),
+    sourceTag(event),
     el('code', { title: event.messageId, text: String(event.messageId).slice(0, 8) }),
     el('time', { text: clock(sent) }),
   );

@@ -1,13 +1,15 @@
 /**
  * The single-page Lumen Notes app: the ESM build of homing, client-side routing with
- * `history.pushState`, and one `tracker.page(routeName)` per route change.
+ * `history.pushState`, and automatic page views (homing/pageviews): no `page()` call here.
  */
 import { createTracker } from '/dist/homing.mjs';
+import { pageviews } from '/dist/pageviews.mjs';
 import { mountInspector } from '/inspector.js';
 
 const tracker = createTracker({ endpoint: '/v1/batch', debug: true });
 // Tests drive and inspect the tracker through this global.
 window.tracker = tracker;
+pageviews(tracker);
 
 const ROUTES = {
   '/spa/': { name: 'Home', template: 'route-home' },
@@ -28,7 +30,6 @@ function render() {
     if (link.pathname === path) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  tracker.page(route.name);
 }
 
 document.addEventListener('click', (event) => {
