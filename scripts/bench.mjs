@@ -62,7 +62,6 @@ const END_TO_END_RUNS = 3;
  */
 const END_TO_END_VARIANTS = [
   { store: 'indexeddb' },
-  { store: 'indexeddb', compress: true },
   { store: 'indexeddb', batchSize: 100 },
   { store: 'memory' },
 ];
@@ -472,13 +471,12 @@ function renderEndToEnd({ chromium, node }) {
       `a 1-byte POST from the page takes ${fixed(chromium.roundTripMs, 2)} ms here (from Node's fetch: ${fixed(node.roundTripMs, 2)} ms), ` +
       `a ceiling of ${integer(ceiling)} events/s at ${integer(eventsPerRequest)} events per request. ` +
       'The memory row shows what IndexedDB adds: the burst\'s own write, and one more write (a removal) per delivered batch. ' +
-        'Bytes on the wire are the request bodies as sent; the gzip row uses the `compress` option (CompressionStream).',
+        'Bytes on the wire are the request bodies as sent.',
     table(
-      ['store', 'batchSize', 'gzip', 'events/s', 'seconds', 'requests', 'bytes on the wire', 'bytes per event', 'duplicates', 'target'],
+      ['store', 'batchSize', 'events/s', 'seconds', 'requests', 'bytes on the wire', 'bytes per event', 'duplicates', 'target'],
       chromium.endToEnd.map((run, i) => [
         run.storeUsed,
         run.batchSize === 'default' ? 'default (50)' : String(run.batchSize),
-        run.compress ? 'yes' : 'no',
         spread(run.eventsPerSecond, integer),
         spread(run.seconds, (n) => fixed(n, 2)),
         integer(run.requests.median),

@@ -154,7 +154,13 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
     storage: ({ key }) => key?.startsWith(`${options.storageKey}:`) && tab.discover(),
     beforeExit: () => queue.waiting.length && !delivery.circuit.failures && void flush(),
   });
-  void tab.start().then(() => delivery.flush());
+  // Storage is read (and orphans adopted) only once there is consent: pending, nothing is touched.
+  let started = false;
+  const start = () => {
+    if (!started) void tab.start().then(() => delivery.flush());
+    started = true;
+  };
+  if (consent.granted) start();
 
   return {
     track: (event, ...[properties]) => record('track', event, properties),
@@ -172,9 +178,13 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
       delivery.rearm();
     },
     optIn() {
+      const waited = !consent.granted;
       consent.optIn();
-      identity.persist();
-      tab.writes.put([...queue.waiting]);
+      start();
+      if (waited) {
+        identity.persist();
+        tab.writes.put([...queue.waiting]);
+      }
       void flush();
     },
     flush,

@@ -122,3 +122,77 @@ describe('sessions', () => {
     expect(after!.userId).toBeUndefined();
   });
 });
+
+describe('consent that waits', () => {
+  /** A store that records every write, and a localStorage that records every key set. */
+  function storageWatch() {
+    const localStorage = createLocalStorageStub();
+    const keysSet: string[] = [];
+    const setItem = localStorage.setItem.bind(localStorage);
+    localStorage.setItem = (key, value) => {
+      keysSet.push(key);
+      setItem(key, value);
+    };
+    vi.stubGlobal('localStorage', localStorage);
+    const inner = createMemoryStore();
+    const writes: number[] = [];
+    const store = { kind: 'custom' as const, load: () => inner.load(), write: (changes: Parameters<typeof inner.write>[0]) => (writes.push(changes.put.length), inner.write(changes)) };
+    return { store, keysSet, writes };
+  }
+
+  it('keeps events in memory only until optIn(), then stores and sends them all, in order, with the times they were tracked', async () => {
+    useFakeTime();
+    const { store, keysSet, writes } = storageWatch();
+    const { tracker, requests } = await startTestTracker({ store, consent: 'pending' });
+    const trackedAt: string[] = [];
+    for (let n = 1; n <= 10; n++) {
+      trackedAt.push(new Date().toISOString());
+      tracker.track(`e${n}`);
+      vi.advanceTimersByTime(1_000);
+    }
+    await tracker.flush();
+    vi.advanceTimersByTime(60_000);
+    await tracker.flush();
+
+    expect(requests).toHaveLength(0);
+    expect(writes).toEqual([]);
+    expect(keysSet).toEqual([]);
+    expect(tracker.stats()).toMatchObject({ queued: 10, received: 10 });
+
+    tracker.optIn();
+    await tracker.flush();
+
+    const sent = requests.flatMap((request) => request.payload.batch);
+    expect(sent.map((event) => event.event)).toEqual(Array.from({ length: 10 }, (_, i) => `e${i + 1}`));
+    expect(sent.map((event) => event.timestamp)).toEqual(trackedAt);
+    expect(writes.length).toBeGreaterThan(0);
+    expect(keysSet).toContain('homing:consent');
+  });
+
+  it('deletes what waited on optOut(): nothing is stored, nothing is sent, nothing is held', async () => {
+    useFakeTime();
+    const { store, keysSet, writes } = storageWatch();
+    const { tracker, requests } = await startTestTracker({ store, consent: 'pending' });
+    for (let n = 1; n <= 10; n++) tracker.track(`e${n}`);
+
+    tracker.optOut();
+    await tracker.flush();
+
+    expect(requests).toHaveLength(0);
+    expect(writes).toEqual([]);
+    expect(keysSet).toEqual(['homing:consent']);
+    expect(tracker.stats().queued).toBe(0);
+  });
+
+  it('keeps at most maxQueueSize events while it waits, dropping the oldest', async () => {
+    useFakeTime();
+    storageWatch();
+    const { tracker, requests } = await startTestTracker({ consent: 'pending', maxQueueSize: 5, store: 'memory' });
+    for (let n = 1; n <= 8; n++) tracker.track(`e${n}`);
+    tracker.optIn();
+    await tracker.flush();
+
+    expect(requests.flatMap((request) => request.names)).toEqual(['e4', 'e5', 'e6', 'e7', 'e8']);
+    expect(tracker.stats().droppedBy.overflow).toBe(3);
+  });
+});

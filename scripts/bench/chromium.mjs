@@ -157,9 +157,12 @@ async function indexedDbBurstInPage({ burst, storageKey }) {
   const request = (req) => new Promise((resolve, reject) => ((req.onsuccess = () => resolve(req.result)), (req.onerror = () => reject(req.error))));
   const tracker = homing.createTracker({ endpoint: '/v1/batch', store: 'indexeddb', storageKey, flushInterval: 60_000, batchSize: 1000, maxQueueSize: 5000 });
   await tracker.flush();
-  // Opened after the tracker's own open, so its upgrade has created the 'events' object store.
-  const db = await request(indexedDB.open(storageKey));
-  const countEvents = () => request(db.transaction('events', 'readonly').objectStore('events').count());
+  // homing's layout (version 2, every queue's records in 'queue'); this connection steps aside for any upgrade.
+  const opening = indexedDB.open(storageKey, 2);
+  opening.onupgradeneeded = () => opening.result.createObjectStore('queue');
+  const db = await request(opening);
+  db.onversionchange = () => db.close();
+  const countEvents = () => request(db.transaction('queue', 'readonly').objectStore('queue').count());
   const writesBefore = window.benchIndexedDbWrites;
 
   const started = performance.now();

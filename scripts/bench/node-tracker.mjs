@@ -75,10 +75,10 @@ export function createCountingStore(inner) {
     async write(changes) {
       counts.writes++;
       counts.put += changes.put.length;
-      counts.removed += changes.remove.length;
+      counts.removed += changes.remove.flat().length;
       await inner.write(changes);
       for (const event of changes.put) held.add(event.id);
-      for (const id of changes.remove) held.delete(id);
+      for (const event of changes.remove.flat()) held.delete(event.id);
     },
   };
   return { store, counts, held };

@@ -42,7 +42,7 @@ export interface TabQueue {
   readonly ownership: Ownership;
   /** Resolves once this tab may write its queue and send it: it owns it, and its leftovers are in. */
   ready(): Promise<void>;
-  /** Adopts leftovers and orphans; resolves once the first of them are in. */
+  /** Adopts leftovers and orphans; resolves once the first of them are in. Not before consent: it reads storage. */
   start(): Promise<void>;
   discover(): void;
   /** A fetchLater now carries these events should the tab die (none: disarmed). */
@@ -75,9 +75,8 @@ export function createTabQueue(options: ResolvedOptions, mayWrite: () => boolean
   // that just went away (what the browser carries, what it rescued) reach this tab after its lock is free.
   const settled = () => new Promise<void>((resolve) => clock.setTimeout(resolve, ORPHAN_SETTLE_MS));
   const ownership = createOwnership(locks, `${storageKey}:`, name, (orphan) => settled().then(() => adoption.take(orphan)));
-  /** Without locks the queue has a fixed name: its leftovers are read in before anything is written to it. */
-  const leftovers = locks ? undefined : ownership.ready().then(() => adoption.read(name));
-  leftovers?.catch(on.writeFailed);
+  /** Without locks the queue has a fixed name: its leftovers are read in, at start, before anything is written to it. */
+  let leftovers: ReturnType<typeof adoption.read> | undefined;
   /** Writes wait for the lock (and without locks, for the leftovers to be read in). */
   const writable = async () => {
     await ownership.ready();
@@ -110,6 +109,10 @@ export function createTabQueue(options: ResolvedOptions, mayWrite: () => boolean
       await started;
     },
     start() {
+      if (!locks) {
+        leftovers = ownership.ready().then(() => adoption.read(name));
+        leftovers.catch(on.writeFailed);
+      }
       started = (async () => {
         await ownership.ready();
         if (leftovers) return (await leftovers)();
