@@ -23,7 +23,7 @@ test.describe('consent that waits', () => {
     expect(figures).toEqual({ unique: 10, duplicates: 0, missing: 0, unexpected: 0 });
     expect(arrivalOrder(demo.collector, tracked)).toEqual(tracked);
     // Their own timestamps: tracked before the 2 s of waiting, not when consent came.
-    for (const event of receivedEvents(demo.collector)) expect(Date.parse(event.timestamp)).toBeLessThanOrEqual(trackedAt);
+    for (const event of receivedEvents(demo.collector) as unknown as Array<{ timestamp: string }>) expect(Date.parse(event.timestamp)).toBeLessThanOrEqual(trackedAt);
     record('consent pending, then optIn', figures);
   });
 

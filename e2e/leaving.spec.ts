@@ -1,4 +1,4 @@
-import type { BrowserContext } from '@playwright/test';
+import type { BrowserContext, Page } from '@playwright/test';
 import { expect, record, test, trackerPage, trackerReady, type Demo } from './helpers';
 import { keysArrivedAfter, tallyKeys, trackKeyed } from './keyed-events';
 import {
@@ -59,6 +59,31 @@ async function goOffline(context: BrowserContext, demo: Demo): Promise<void> {
   await context.setOffline(true);
 }
 
+/**
+ * What follows a page leaving at `leftAt` with `tracked` just tracked: the hand-off's arrival,
+ * then the next visit; records the figures under `label` and checks that all arrived, once.
+ */
+async function expectLeftWithEverything(page: Page, demo: Demo, wire: ReturnType<typeof watchExitWire>, tracked: string[], leftAt: number, label: string) {
+  const arrivedAfterMs = await keysArrivedAfter(demo.collector, tracked, leftAt, HAND_OFF_ARRIVAL_MS);
+  const beforeNextVisit = tallyKeys(demo.collector, tracked);
+  const sends = await pageSends(page);
+  const atPagehide = await statsAtPagehide(page);
+
+  demo.collector.setMode('ok');
+  await nextVisit(page, demo);
+  const figures = tallyKeys(demo.collector, tracked);
+  record(label, {
+    ...figures,
+    arrivedBeforeNextVisit: beforeNextVisit.unique,
+    arrivedAfterMs,
+    confirmedBeforeLeaving: confirmedBeforeLeaving(sends),
+    handedOff: atPagehide?.handedOff,
+    requests: countByVia(wire.batches),
+  });
+  expect(beforeNextVisit, 'what the page left with, before the next visit').toMatchObject({ unique: 20, missing: 0 });
+  expect(figures).toEqual({ unique: 20, duplicates: 0, missing: 0, unexpected: 0 });
+}
+
 test.describe('a fresh visitor leaves right after tracking', () => {
   test('20 events, then navigating away in the same task: all 20 arrive within 5 s, and the next visit sends none of them again', async ({ page, demo }) => {
     const wire = watchExitWire(demo);
@@ -69,24 +94,7 @@ test.describe('a fresh visitor leaves right after tracking', () => {
 
     const leftAt = performance.now();
     const tracked = await trackThenNavigate(page, 20, 'Navigate At Once');
-    const arrivedAfterMs = await keysArrivedAfter(demo.collector, tracked, leftAt, HAND_OFF_ARRIVAL_MS);
-    const beforeNextVisit = tallyKeys(demo.collector, tracked);
-    const sends = await pageSends(page);
-    const atPagehide = await statsAtPagehide(page);
-
-    demo.collector.setMode('ok');
-    await nextVisit(page, demo);
-    const figures = tallyKeys(demo.collector, tracked);
-    record('leave-navigate-at-once', {
-      ...figures,
-      arrivedBeforeNextVisit: beforeNextVisit.unique,
-      arrivedAfterMs,
-      confirmedBeforeLeaving: confirmedBeforeLeaving(sends),
-      handedOff: atPagehide?.handedOff,
-      requests: countByVia(wire.batches),
-    });
-    expect(beforeNextVisit, 'what the page left with, before the next visit').toMatchObject({ unique: 20, missing: 0 });
-    expect(figures).toEqual({ unique: 20, duplicates: 0, missing: 0, unexpected: 0 });
+    await expectLeftWithEverything(page, demo, wire, tracked, leftAt, 'leave-navigate-at-once');
   });
 
   test('20 events, then closing the tab in the same task: all 20 arrive within 5 s, and the next visit sends none of them again', async ({ page, demo }) => {
@@ -98,24 +106,7 @@ test.describe('a fresh visitor leaves right after tracking', () => {
 
     const leftAt = performance.now();
     const tracked = await trackThenClose(tab, 20, 'Close At Once');
-    const arrivedAfterMs = await keysArrivedAfter(demo.collector, tracked, leftAt, HAND_OFF_ARRIVAL_MS);
-    const beforeNextVisit = tallyKeys(demo.collector, tracked);
-    const sends = await pageSends(page);
-    const atPagehide = await statsAtPagehide(page);
-
-    demo.collector.setMode('ok');
-    await nextVisit(page, demo);
-    const figures = tallyKeys(demo.collector, tracked);
-    record('leave-close-at-once', {
-      ...figures,
-      arrivedBeforeNextVisit: beforeNextVisit.unique,
-      arrivedAfterMs,
-      confirmedBeforeLeaving: confirmedBeforeLeaving(sends),
-      handedOff: atPagehide?.handedOff,
-      requests: countByVia(wire.batches),
-    });
-    expect(beforeNextVisit, 'what the tab left with, before the next visit').toMatchObject({ unique: 20, missing: 0 });
-    expect(figures).toEqual({ unique: 20, duplicates: 0, missing: 0, unexpected: 0 });
+    await expectLeftWithEverything(page, demo, wire, tracked, leftAt, 'leave-close-at-once');
   });
 
   test('with a collector that answers after 3 s, 20 events and a navigation 600 ms later: all 20 arrive, and the next visit sends none again', async ({ page, demo }) => {
