@@ -63,12 +63,13 @@ const DROP_CODES: Record<DropReason, ErrorCode> = {
 
 type Count = 'received' | 'sent' | 'delivered' | 'handedOff' | 'retried' | 'requests' | 'bytesSent' | 'filtered';
 
-export function createReporter(log: (what: string, detail: unknown) => void) {
+/** `log`, in the debug build with `debug: true`: every event told, as it is told. */
+export function createReporter(log?: (what: string, detail: unknown) => void) {
   const emitter = createEmitter<TrackerEvents>();
   const counts: Record<Count, number> = { received: 0, sent: 0, delivered: 0, handedOff: 0, retried: 0, requests: 0, bytesSent: 0, filtered: 0 };
   const droppedBy: Record<DropReason, number> = { overflow: 0, rejected: 0, attempts: 0, invalid: 0, tooLarge: 0 };
   const emit = <Name extends keyof TrackerEvents>(name: Name, payload: () => TrackerEvents[Name]) => {
-    if (__DEBUG__) log(name, emitter.has(name) ? undefined : payload());
+    if (__DEBUG__ && log) log(name, payload());
     emitter.emit(name, payload);
   };
 

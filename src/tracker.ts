@@ -27,9 +27,10 @@ const USER_STORAGE_KEY = 'homing';
 const FAILING_AFTER = 3;
 
 /** Debug build only; a page that made console throw gets nothing rather than an exception. */
-function warn(text: string) {
+function say(level: 'log' | 'warn', text: string, detail?: unknown) {
   try {
-    console.warn(`[homing] ${text}`);
+    if (detail === undefined) console[level](`[homing] ${text}`);
+    else console[level](`[homing] ${text}`, detail);
   } catch {
     // As said.
   }
@@ -40,10 +41,10 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
   const disabled = !options.endpoint;
   if (disabled) options.store = 'memory';
   const clock = options.clock ?? systemClock;
-  const reporter = createReporter((what, detail) => options.debug && console.log('[homing]', what, detail));
+  const reporter = createReporter(__DEBUG__ && options.debug ? (what, detail) => say('log', what, detail) : undefined);
   // Reported once the caller had a chance to subscribe with on('error').
   queueMicrotask(() => problems.forEach(({ option, sentence }) => reporter.error('invalid_option', { option }, sentence)));
-  if (__DEBUG__ && problems.length) warn(problems.map(({ sentence }) => sentence).join('; '));
+  if (__DEBUG__ && problems.length) say('warn', problems.map(({ sentence }) => sentence).join('; '));
 
   const consent = createConsent(USER_STORAGE_KEY, options.consent === 'pending', options.honorGlobalPrivacyControl);
   const identity = createIdentityStore(USER_STORAGE_KEY, cryptoRandomBytes, options.sessionTimeout, () => consent.granted);

@@ -526,3 +526,29 @@ describe('page context in a burst', () => {
     expect(requests.length).toBeGreaterThan(0);
   });
 });
+
+describe('debug logging (the debug build)', () => {
+  it('logs each event it tells, with debug: true, and nothing without', async () => {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    const quiet = await startTestTracker();
+    quiet.tracker.track('e1');
+    await quiet.tracker.flush();
+    expect(log).not.toHaveBeenCalled();
+
+    const chatty = await startTestTracker({ debug: true });
+    chatty.tracker.track('e2');
+    await chatty.tracker.flush();
+    const told = log.mock.calls.map(([text]) => text);
+    expect(told).toEqual(expect.arrayContaining(['[homing] queued', '[homing] delivered']));
+  });
+
+  it('never throws when the page made console.log throw', async () => {
+    vi.spyOn(console, 'log').mockImplementation(() => {
+      throw new Error('console is gone');
+    });
+    const { tracker, delivered } = await startTestTracker({ debug: true });
+    expect(() => tracker.track('e1')).not.toThrow();
+    await tracker.flush();
+    expect(delivered).toHaveLength(1);
+  });
+});
