@@ -52,8 +52,9 @@ test.describe('under the demo server\'s strict Content-Security-Policy', () => {
 
     await watchQueued(page);
     for (const button of ['#cta-demo', '#feature-search', '#feature-sync', '#plan-pro']) await page.click(button);
+    // Each click's event is queued in a task of its own, after the click.
+    await expect.poll(() => queuedIds(page).then((ids) => ids.length)).toBe(4);
     const tracked = await queuedIds(page);
-    expect(tracked).toHaveLength(4);
     await page.evaluate(() => window.homing('flush'));
 
     await waitForDelivery(demo.collector, tracked, 10_000);
