@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Page } from '@playwright/test';
 import { eventsNamed, OUTBOUND_URL, pageViews, serveDownloads, serveOutboundSite } from './extras-helpers';
-import { eventually, expect, receivedEvents, record, stats, test, trackerPage, trackerReady, type Demo } from './helpers';
+import { eventually, expect, receivedEvents, record, stats, test, trackerPage, trackerReady, transports, type Demo } from './helpers';
 
 /** So long that no ordinary flush runs while the page lives: only the page-exit path can carry an event. */
 const NO_ORDINARY_FLUSH = { flushInterval: 60_000 };
@@ -18,16 +18,6 @@ const ALLOWED_DUPLICATES = 0;
 
 function fixture(demo: Demo, name: string, options: Record<string, number>): string {
   return `${demo.url}e2e/${name}?${new URLSearchParams(Object.entries(options).map(([key, value]) => [key, String(value)]))}`;
-}
-
-/** How the batches travelled: `beacon` (text/plain) or `fetch` (application/json). */
-function transports(demo: Demo): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const request of demo.batchRequests) {
-    const via = request.contentType.startsWith('text/plain') ? 'beacon' : 'fetch';
-    counts[via] = (counts[via] ?? 0) + 1;
-  }
-  return counts;
 }
 
 test.describe('outbound links and downloads', () => {

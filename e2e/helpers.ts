@@ -211,3 +211,13 @@ declare global {
     e2eBurst(count: number, name: string): string[];
   }
 }
+
+/** How the batches travelled: `beacon` (text/plain) or `fetch` (application/json). */
+export function transports(demo: Demo): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const request of demo.batchRequests) {
+    const via = request.contentType.startsWith('text/plain') ? 'beacon' : 'fetch';
+    counts[via] = (counts[via] ?? 0) + 1;
+  }
+  return counts;
+}

@@ -59,6 +59,24 @@ async function goOffline(context: BrowserContext, demo: Demo): Promise<void> {
   await context.setOffline(true);
 }
 
+/** A fresh visitor on the tracker page: its exits watched, its stats saved at pagehide. */
+async function freshVisit(page: Page, demo: Demo) {
+  const wire = watchExitWire(demo);
+  await page.goto(trackerPage(demo));
+  await trackerReady(page);
+  await recordStatsAtPagehide(page);
+  return wire;
+}
+
+/** One event whose request the collector answers 503: the evidence homing has when the page goes. The collector keeps answering 503. */
+async function failOnce(page: Page, demo: Demo, name: string): Promise<string[]> {
+  demo.collector.setMode('503');
+  const first = await trackKeyed(page, 1, name);
+  await page.evaluate(() => window.homing('flush'));
+  await expect.poll(() => demo.collector.state.outcomes['503'] ?? 0).toBeGreaterThanOrEqual(1);
+  return first;
+}
+
 /**
  * What follows a page leaving at `leftAt` with `tracked` just tracked: the hand-off's arrival,
  * then the next visit; records the figures under `label` and checks that all arrived, once.
@@ -86,10 +104,7 @@ async function expectLeftWithEverything(page: Page, demo: Demo, wire: ReturnType
 
 test.describe('a fresh visitor leaves right after tracking', () => {
   test('20 events, then navigating away in the same task: all 20 arrive within 5 s, and the next visit sends none of them again', async ({ page, demo }) => {
-    const wire = watchExitWire(demo);
-    await page.goto(trackerPage(demo));
-    await trackerReady(page);
-    await recordStatsAtPagehide(page);
+    const wire = await freshVisit(page, demo);
     demo.collector.setMode('slow', { delayMs: NETWORK_LATENCY_MS });
 
     const leftAt = performance.now();
@@ -110,10 +125,7 @@ test.describe('a fresh visitor leaves right after tracking', () => {
   });
 
   test('with a collector that answers after 3 s, 20 events and a navigation 600 ms later: all 20 arrive, and the next visit sends none again', async ({ page, demo }) => {
-    const wire = watchExitWire(demo);
-    await page.goto(trackerPage(demo));
-    await trackerReady(page);
-    await recordStatsAtPagehide(page);
+    const wire = await freshVisit(page, demo);
     demo.collector.setMode('slow', { delayMs: SLOW_COLLECTOR_MS });
 
     const trackedAt = performance.now();
@@ -168,10 +180,7 @@ test.describe('a fresh visitor leaves right after tracking', () => {
 
 test.describe('a fresh visitor leaves when the hand-off may not arrive', () => {
   test('offline at exit: nothing is handed off, and the next visit, online, delivers all 20 once', async ({ context, page, demo }) => {
-    const wire = watchExitWire(demo);
-    await page.goto(trackerPage(demo));
-    await trackerReady(page);
-    await recordStatsAtPagehide(page);
+    const wire = await freshVisit(page, demo);
     // setOffline alone does not stop a beacon sent while unloading: the collector refuses too.
     await goOffline(context, demo);
 
@@ -199,15 +208,8 @@ test.describe('a fresh visitor leaves when the hand-off may not arrive', () => {
   });
 
   test('a collector answering 503 up to the exit: nothing is trusted, and the next visit delivers all 20', async ({ page, demo }) => {
-    const wire = watchExitWire(demo);
-    await page.goto(trackerPage(demo));
-    await trackerReady(page);
-    await recordStatsAtPagehide(page);
-    demo.collector.setMode('503');
-    // The page's first request fails: the evidence homing has when the page goes.
-    const first = await trackKeyed(page, 1, 'Before 503');
-    await page.evaluate(() => window.homing('flush'));
-    await expect.poll(() => demo.collector.state.outcomes['503'] ?? 0).toBeGreaterThanOrEqual(1);
+    const wire = await freshVisit(page, demo);
+    const first = await failOnce(page, demo, 'Before 503');
 
     const tracked = [...first, ...(await trackThenNavigate(page, 20, 'Collector 503'))];
     await new Promise((resolve) => setTimeout(resolve, AFTER_LEAVING_MS));
@@ -229,10 +231,7 @@ test.describe('a fresh visitor leaves when the hand-off may not arrive', () => {
   });
 
   test('a hand-off the network loses while still saying online, with no earlier failure: it is counted as handed off and not sent again (the documented loss)', async ({ page, demo }) => {
-    const wire = watchExitWire(demo);
-    await page.goto(trackerPage(demo));
-    await trackerReady(page);
-    await recordStatsAtPagehide(page);
+    const wire = await freshVisit(page, demo);
 
     wire.losing = true;
     const tracked = await trackThenNavigate(page, 20, 'Lost No Failure');
@@ -256,14 +255,8 @@ test.describe('a fresh visitor leaves when the hand-off may not arrive', () => {
   });
 
   test('a hand-off the network loses after a request failed on this visit: the next visit resends it, none missing', async ({ page, demo }) => {
-    const wire = watchExitWire(demo);
-    await page.goto(trackerPage(demo));
-    await trackerReady(page);
-    await recordStatsAtPagehide(page);
-    demo.collector.setMode('503');
-    const first = await trackKeyed(page, 1, 'Before Loss');
-    await page.evaluate(() => window.homing('flush'));
-    await expect.poll(() => demo.collector.state.outcomes['503'] ?? 0).toBeGreaterThanOrEqual(1);
+    const wire = await freshVisit(page, demo);
+    const first = await failOnce(page, demo, 'Before Loss');
 
     wire.losing = true;
     const tracked = [...first, ...(await trackThenNavigate(page, 20, 'Lost After Failure'))];
@@ -285,10 +278,7 @@ test.describe('a fresh visitor leaves when the hand-off may not arrive', () => {
   });
 
   test("with 40 KiB of the host page's own keepalive requests in flight, the hand-off stays within what is left and the rest is sent later", async ({ page, demo }) => {
-    const wire = watchExitWire(demo);
-    await page.goto(trackerPage(demo));
-    await trackerReady(page);
-    await recordStatsAtPagehide(page);
+    const wire = await freshVisit(page, demo);
     const hostBytes = HOST_KEEPALIVE_BYTES.reduce((sum, bytes) => sum + bytes, 0);
 
     const tracked = await trackThenNavigate(page, 30, 'Large At Exit', { padChars: LARGE_EVENT_PAD_CHARS, hostKeepaliveBytes: HOST_KEEPALIVE_BYTES });

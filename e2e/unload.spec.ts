@@ -1,4 +1,4 @@
-import { burst, eventually, expect, record, stats, tally, test, trackerPage, trackerReady, waitForDelivery, type Demo } from './helpers';
+import { burst, eventually, expect, record, stats, tally, test, trackerPage, trackerReady, transports, waitForDelivery } from './helpers';
 
 /**
  * A minute-long flushInterval and batches of 50: when the page goes, no ordinary flush of these
@@ -7,16 +7,6 @@ import { burst, eventually, expect, record, stats, tally, test, trackerPage, tra
  * request that happened to beat the unload on loopback.
  */
 const NO_ORDINARY_FLUSH = { flushInterval: 60_000, batchSize: 50 };
-
-/** How the batches travelled: `beacon` (text/plain) or `fetch` (application/json). */
-function transports(demo: Demo): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const request of demo.batchRequests) {
-    const via = request.contentType.startsWith('text/plain') ? 'beacon' : 'fetch';
-    counts[via] = (counts[via] ?? 0) + 1;
-  }
-  return counts;
-}
 
 test.describe('events tracked right before the page goes away', () => {
   test('all 20 arrive when the page navigates away at once', async ({ page, demo }) => {

@@ -17,6 +17,17 @@ export const systemClock: Clock = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+/** Rejects when `promise` has not settled within `ms`: for stores and transports that may never answer. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string, clock: Clock = systemClock): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = clock.setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    promise.then(
+      (value) => (clock.clearTimeout(timer), resolve(value)),
+      (error) => (clock.clearTimeout(timer), reject(error)),
+    );
+  });
+}
+
 let channel: MessageChannel | undefined;
 const queued: Array<() => void> = [];
 

@@ -154,23 +154,20 @@ export function resolveOptions(input: unknown): { options: ResolvedOptions; prob
 }
 
 /** Debug build only: what the option must be, in words. */
-function describeProblem(name: Name, value: unknown): string {
+function expectedOf(name: Name): string {
   const range = RANGES[name];
-  const expected = range
-    ? `an integer from ${range[0]} to ${range[1]}`
-    : CHOICES[name]
-      ? `${CHOICES[name]!.map(show).join(', ')}${METHODS[name] ? ` or an object with ${METHODS[name]!.join(', ')}` : ''}`
-      : METHODS[name]
-        ? `an object with ${METHODS[name]!.join(', ')} functions`
-        : name === 'plugins'
-          ? 'an array of plugins ({ name, enrich })'
-          : FUNCTIONS.includes(name)
-            ? 'a function'
-            : name === 'endpoint'
-              ? "the collector's URL as a non-empty string"
-              : typeof DEFAULTS[name] === 'boolean'
-                ? 'true or false'
-                : 'a non-empty string';
+  if (range) return `an integer from ${range[0]} to ${range[1]}`;
+  const methods = METHODS[name] && `an object with ${METHODS[name]!.join(', ')}`;
+  if (CHOICES[name]) return `${CHOICES[name]!.map(show).join(', ')}${methods ? ` or ${methods}` : ''}`;
+  if (methods) return `${methods} functions`;
+  if (name === 'plugins') return 'an array of plugins ({ name, enrich })';
+  if (FUNCTIONS.includes(name)) return 'a function';
+  if (name === 'endpoint') return "the collector's URL as a non-empty string";
+  return typeof DEFAULTS[name] === 'boolean' ? 'true or false' : 'a non-empty string';
+}
+
+/** Debug build only: the whole sentence. */
+function describeProblem(name: Name, value: unknown): string {
   const instead = name === 'endpoint' ? 'the tracker is disabled' : `using ${DEFAULTS[name] === undefined ? 'the default' : show(DEFAULTS[name])}`;
-  return `${name} must be ${expected}, got ${show(value)}; ${instead}`;
+  return `${name} must be ${expectedOf(name)}, got ${show(value)}; ${instead}`;
 }

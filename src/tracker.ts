@@ -78,7 +78,7 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
       intake.overflowed(dropped);
       void delivery.flush();
     },
-    carried: (events) => handedOff(events),
+    carried: handedOff,
     corrupt: (count) => reporter.error('store_corrupt', { count }, __DEBUG__ && `${count} unreadable record(s) in the ${tab.chain.kind} store were discarded`),
   });
   const { queue } = tab;
@@ -95,7 +95,7 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
     },
     decided: (batch, decision, result) =>
       reporter.decided(batch, decision, result, { attempt: delivery.circuit.failures, delayMs: delivery.circuit.wait(clock.now()), maxAttempts: options.maxAttempts }),
-    handedOff: (events) => handedOff(events),
+    handedOff,
     armed: tab.armed,
   });
   const intake = createIntake({ options, reporter, queue, delivery, environment: readEnvironment, clock });

@@ -97,6 +97,7 @@ function truncate({ event, bytes }: Serialized, maxBytes: number, onRepair: OnRe
   const strings = stringsOf(event.properties ?? event.traits ?? {}, event.properties ? 'properties' : 'traits');
   strings.sort((a, b) => b.value.length - a.value.length);
   const cuts = new Map<string, number>();
+  let serialized: Serialized | undefined;
   // A few rounds: a cut of `excess` UTF-16 units removes at least as many bytes, often more.
   for (let round = 0; round < MAX_TRUNCATION_ROUNDS && bytes > maxBytes; round++) {
     let excess = bytes - maxBytes + TRUNCATION_MARGIN;
@@ -108,12 +109,13 @@ function truncate({ event, bytes }: Serialized, maxBytes: number, onRepair: OnRe
       (string.holder as Record<string | number, JsonValue>)[string.key] = string.value;
       cuts.set(string.path, length);
     }
-    bytes = serialize(event, onRepair).bytes;
+    serialized = serialize(event, onRepair);
+    bytes = serialized.bytes;
   }
-  if (bytes > maxBytes) return undefined;
+  if (!serialized || bytes > maxBytes) return undefined;
   // Reported only when the cuts saved the event: else it is dropped, and that is what is said.
   for (const [path, length] of cuts) onRepair(path, 'truncated', String(length));
-  return serialize(event, onRepair);
+  return serialized;
 }
 
 interface StringAt {

@@ -61,7 +61,8 @@ export function createDelivery(options: ResolvedOptions, clock: Clock, queue: Qu
   /** The armed fetchLater's body counts against the page's keepalive budget, as the browser counts it. */
   let armedBytes = 0;
   const disarm = () => {
-    if (!deferred) return;
+    // Nothing armed, nothing to undo: no localStorage write per request or burst.
+    if (!deferred || !armedBytes) return;
     deferred.disarm();
     budget.release(armedBytes);
     armedBytes = 0;

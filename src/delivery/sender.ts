@@ -5,7 +5,7 @@
  * visit ends with its events confirmed rather than beaconed). After a failure the circuit
  * waits out its backoff, then probes with a single event.
  */
-import type { Clock } from '../clock';
+import { withTimeout, type Clock } from '../clock';
 import type { Queue } from '../queue/queue';
 import type { StoredEvent } from '../store/event-store';
 import type { KeepaliveBudget } from '../transport/keepalive-budget';
@@ -81,7 +81,8 @@ export function createSender(options: SenderOptions): Sender {
       // A transport is not supposed to throw; one that does (a custom one) fails this attempt only.
       sending = Promise.resolve({ kind: 'retry', cause });
     }
-    const result = await withTimeout(sending, options.timeoutMs, clock);
+    // A transport that never answers (a custom one, a stuck fetch) must not hold the queue for good.
+    const result = await withTimeout(sending, options.timeoutMs, 'the transport', clock).catch((cause: unknown): SendResult => ({ kind: 'retry', cause }));
     // Gone from the set: the page handed it off as it went away, and its answer no longer matters.
     const handedOff = keepalive && !keptAlive.delete(batch);
     return { result, bytes, handedOff };
@@ -140,12 +141,4 @@ export function createSender(options: SenderOptions): Sender {
     },
   };
   return sender;
-}
-
-/** A transport that never answers (a custom one, a stuck fetch) must not hold the queue for good. */
-function withTimeout(sending: Promise<SendResult>, ms: number, clock: Clock): Promise<SendResult> {
-  let handle: unknown;
-  const timedOut = new Promise<SendResult>((resolve) => (handle = clock.setTimeout(() => resolve({ kind: 'retry', cause: new Error(`no answer within ${ms} ms`) }), ms)));
-  const answered = sending.catch((cause: unknown): SendResult => ({ kind: 'retry', cause }));
-  return Promise.race([answered, timedOut]).finally(() => clock.clearTimeout(handle));
 }

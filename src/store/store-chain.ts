@@ -5,6 +5,7 @@
  * the chain, so nothing written to a fallback is stranded there.
  */
 import type { Backend, EventStore, LoadedEvents, StoredEvent, StoreKind } from './event-store';
+import { withTimeout } from '../clock';
 import { applyChanges, bySeq } from './event-store';
 
 /** A store that has not answered by then is treated as broken (an IndexedDB open can stay blocked forever). */
@@ -152,14 +153,4 @@ export function createStoreChain(candidates: Array<() => Backend>, queue: string
       if (sync && sync.kind !== current().kind && events.length) void sync.open(queue).write({ put: events, remove: [] }).catch(() => {});
     },
   };
-}
-
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-    promise.then(
-      (value) => (clearTimeout(timer), resolve(value)),
-      (error) => (clearTimeout(timer), reject(error)),
-    );
-  });
 }
