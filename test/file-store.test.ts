@@ -12,7 +12,7 @@ import { numbered, trackNumbered } from './support/tracker-harness';
 
 const put = (...events: StoredEvent[]) => ({ put: events, remove: [] });
 /** Removes the events numbered `ns`, each a run of its own. */
-const remove = (...ns: number[]) => ({ put: [], remove: ns.map((n) => [storedEventNumbered(n)]) });
+const remove = (...ns: number[]) => ({ put: [], remove: ns.map((n) => storedEventNumbered(n)) });
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 let dir: string;

@@ -143,7 +143,7 @@ describe("this tab's queue in the chain", () => {
     await chain.own.load();
     await chain.own.write(put(...numbered(1, 2)));
 
-    await chain.own.write({ put: numbered(3), remove: [numbered(1)] });
+    await chain.own.write({ put: numbered(3), remove: numbered(1) });
     await chain.own.write(put(...numbered(4)));
 
     expect(await localStorage.held()).toEqual(['e2', 'e3', 'e4']);

@@ -18,10 +18,8 @@ const NAME = 'homing-test';
 const QUEUE = 'default';
 const quotaExceeded = () => new DOMException('The quota has been exceeded.', 'QuotaExceededError');
 const put = (...events: StoredEvent[]) => ({ put: events, remove: [] });
-/** Removes the events numbered `ns`, each a run of its own. */
-const removeEach = (...ns: number[]) => ({ put: [], remove: ns.map((n) => [storedEventNumbered(n)]) });
-/** Removes the events numbered `from` to `to` as one run. */
-const removeRun = (from: number, to: number) => ({ put: [], remove: [numbered(from, to).map((_, i) => storedEventNumbered(from + i))] });
+/** Removes the events numbered `ns`. */
+const remove = (...ns: number[]) => ({ put: [], remove: ns.map((n) => storedEventNumbered(n)) });
 
 /** Gives this test its own IndexedDB and localStorage, both empty. */
 function freshBrowserStorage(): Storage {
@@ -63,16 +61,17 @@ describe.each(implementations)('the %s store', (_name, openStore) => {
     const store = openStore();
     await store.write(put(storedEventNumbered(1), storedEventNumbered(2), storedEventNumbered(3)));
 
-    await store.write(removeEach(1, 3));
+    await store.write(remove(1, 3));
 
     expect(idsOf((await store.load()).events)).toEqual(['e2']);
   });
 
-  it('forgets a run of events removed together, and keeps the events after it', async () => {
+  it('forgets events removed a few at a time, over several writes', async () => {
     const store = openStore();
     await store.write(put(...[1, 2, 3, 4, 5].map((n) => storedEventNumbered(n))));
 
-    await store.write(removeRun(1, 3));
+    await store.write(remove(1, 2));
+    await store.write(remove(3));
 
     expect(idsOf((await store.load()).events)).toEqual(['e4', 'e5']);
   });
@@ -81,7 +80,7 @@ describe.each(implementations)('the %s store', (_name, openStore) => {
     const store = openStore();
     await store.write(put(storedEventNumbered(1)));
 
-    await store.write({ put: [storedEventNumbered(2)], remove: [[storedEventNumbered(1)]] });
+    await store.write({ put: [storedEventNumbered(2)], remove: [storedEventNumbered(1)] });
 
     expect(idsOf((await store.load()).events)).toEqual(['e2']);
   });
@@ -112,7 +111,7 @@ describe.each(backends)('the %s backend', (_name, openBackend) => {
 
     await backend.open('tab-a').write(put(storedEventNumbered(1)));
     await backend.open('tab-b').write(put(storedEventNumbered(2)));
-    await backend.open('tab-b').write(removeRun(1, 2));
+    await backend.open('tab-b').write(remove(1, 2));
 
     expect(idsOf((await backend.open('tab-a').load()).events)).toEqual(['e1']);
     expect(idsOf((await backend.open('tab-b').load()).events)).toEqual([]);
@@ -122,7 +121,7 @@ describe.each(backends)('the %s backend', (_name, openBackend) => {
     const backend = openBackend();
     await backend.open('tab-a').write(put(storedEventNumbered(1)));
     await backend.open('tab-b').write(put(storedEventNumbered(2)));
-    await backend.open('tab-b').write(removeEach(2));
+    await backend.open('tab-b').write(remove(2));
 
     expect(await backend.queues()).toEqual(['tab-a']);
   });
@@ -146,7 +145,7 @@ describe('the localStorage store', () => {
     const store = createLocalStorageStore(NAME);
     await store.write(put(storedEventNumbered(1)));
 
-    await store.write(removeEach(1));
+    await store.write(remove(1));
 
     expect(localStorage.getItem(KEY)).toBeNull();
   });
@@ -237,36 +236,79 @@ async function rawPut(records: Array<[IDBValidKey, unknown]>): Promise<void> {
 }
 
 describe('the IndexedDB store', () => {
-  it("keeps each event in database <storageKey>, version 2, object store 'queue', under the key [queue, seq, id]", async () => {
-    await createIndexedDbStore(NAME, 'tab-a').write(put(storedEventNumbered(1)));
+  it("keeps each write's puts as one record in database <storageKey>, version 2, object store 'queue', keyed [queue, seq, id, write] by its first event", async () => {
+    await createIndexedDbStore(NAME, 'tab-a').write(put(storedEventNumbered(1), storedEventNumbered(2)));
 
-    expect(await rawRecords()).toEqual({ version: 2, stores: ['queue'], entries: [[['tab-a', 1, 'e1'], storedEventNumbered(1)]] });
+    expect(await rawRecords()).toEqual({ version: 2, stores: ['queue'], entries: [[['tab-a', 1, 'e1', expect.any(Number)], [storedEventNumbered(1), storedEventNumbered(2)]]] });
   });
 
-  it('deletes a run of several events as one key range, from its first record to its last', async () => {
+  it('makes one IndexedDB request for a write of many events', async () => {
     const store = createIndexedDbStore(NAME);
-    await store.write(put(...[1, 2, 3, 4].map((n) => storedEventNumbered(n))));
-    const deletes: unknown[] = [];
-    const realDelete = IDBObjectStore.prototype.delete;
-    vi.spyOn(IDBObjectStore.prototype, 'delete').mockImplementation(function (this: IDBObjectStore, query) {
-      deletes.push(query);
-      return realDelete.call(this, query);
-    });
+    const requests = vi.spyOn(IDBObjectStore.prototype, 'put');
 
-    await store.write(removeRun(1, 3));
+    await store.write(put(...numbered(1, 100).map((_, i) => storedEventNumbered(i + 1))));
 
-    expect(deletes).toHaveLength(1);
-    expect(deletes[0]).toBeInstanceOf(IDBKeyRange);
-    expect(idsOf((await store.load()).events)).toEqual(['e4']);
+    expect(requests).toHaveBeenCalledTimes(1);
   });
 
-  it('deletes a run of one event by its key', async () => {
+  it("notes the ids removed from a record that still holds events under that record's key, and deletes the record and its notes with its last event", async () => {
+    const store = createIndexedDbStore(NAME);
+    await store.write(put(storedEventNumbered(1), storedEventNumbered(2), storedEventNumbered(3)));
+
+    await store.write(remove(1, 2));
+    const [[chunk]] = (await rawRecords()).entries as Array<[IDBValidKey[]]>;
+    expect((await rawRecords()).entries).toEqual([
+      [chunk, [storedEventNumbered(1), storedEventNumbered(2), storedEventNumbered(3)]],
+      [[...chunk!, 1, 'e1'], ['e1', 'e2']],
+    ]);
+    await store.write(remove(3));
+
+    expect((await rawRecords()).entries).toEqual([]);
+  });
+
+  it('removes, on a later page, what an earlier page wrote and partly removed', async () => {
+    const earlier = createIndexedDbStore(NAME);
+    await earlier.write(put(storedEventNumbered(1), storedEventNumbered(2), storedEventNumbered(3)));
+    await earlier.write(remove(2));
+    const later = createIndexedDbStore(NAME);
+
+    expect(idsOf((await later.load()).events)).toEqual(['e1', 'e3']);
+    await later.write(remove(1, 3));
+
+    expect((await rawRecords()).entries).toEqual([]);
+  });
+
+  it('moves an event written again (its attempts counted) into the new record, so a later page loads it once, as last written', async () => {
     const store = createIndexedDbStore(NAME);
     await store.write(put(storedEventNumbered(1), storedEventNumbered(2)));
 
-    await store.write(removeEach(1));
+    await store.write(put(storedEventNumbered(1, { attempts: 1 })));
 
-    expect((await rawRecords()).entries.map(([key]) => key)).toEqual([[QUEUE, 2, 'e2']]);
+    expect(await createIndexedDbStore(NAME).load()).toEqual({ events: [storedEventNumbered(1, { attempts: 1 }), storedEventNumbered(2)], invalid: 0 });
+  });
+
+  it('loads the records of one event each that version 2 first wrote, as one chunk from then on', async () => {
+    await createIndexedDbStore(NAME).write(put());
+    await rawPut([
+      [[QUEUE, 1, 'e1'], storedEventNumbered(1)],
+      [[QUEUE, 2, 'e2'], storedEventNumbered(2)],
+    ]);
+    const store = createIndexedDbStore(NAME);
+
+    expect(await store.load()).toEqual({ events: [storedEventNumbered(1), storedEventNumbered(2)], invalid: 0 });
+    expect((await rawRecords()).entries).toEqual([[[QUEUE, 1, 'e1', expect.any(Number)], [storedEventNumbered(1), storedEventNumbered(2)]]]);
+    await store.write(remove(1, 2));
+
+    expect((await rawRecords()).entries).toEqual([]);
+  });
+
+  it('deletes notes of removed ids whose record is gone, without counting them as invalid', async () => {
+    await createIndexedDbStore(NAME).write(put(storedEventNumbered(1)));
+    const [[chunk]] = (await rawRecords()).entries;
+    await rawPut([[[QUEUE, 5, 'e5', 1, 5, 'e5'], ['e5']]]);
+
+    expect(await createIndexedDbStore(NAME).load()).toEqual({ events: [storedEventNumbered(1)], invalid: 0 });
+    expect((await rawRecords()).entries.map(([key]) => key)).toEqual([chunk]);
   });
 
   it('discards, deletes and counts records that are not homing events', async () => {

@@ -7,7 +7,7 @@ import { settle } from './support/time';
 
 const numbered = (...ns: number[]) => ns.map((n) => storedEventNumbered(n));
 /** A write as ids: what was put, and the runs removed. */
-const idsOfWrite = ({ put, remove }: StoreChanges) => ({ put: idsOf(put), remove: remove.map(idsOf) });
+const idsOfWrite = ({ put, remove }: StoreChanges) => ({ put: idsOf(put), remove: idsOf(remove) });
 
 /** A memory store that records each write; while `hold` is on, writes wait until `release()`. */
 function recordingStore(fail?: (call: number) => unknown) {
@@ -112,7 +112,7 @@ describe('the write-behind', () => {
     const { writes } = writeBehindOn(recording);
 
     writes.put(numbered(1, 2));
-    writes.remove(numbered(1), false);
+    writes.remove(numbered(1));
     await writes.persisted();
 
     expect(recording.writes.map(idsOfWrite)).toEqual([{ put: ['e2'], remove: [] }]);
@@ -123,7 +123,7 @@ describe('the write-behind', () => {
     const { writes } = writeBehindOn(recording);
 
     writes.put(numbered(1, 2));
-    writes.remove(numbered(1, 2), true);
+    writes.remove(numbered(1, 2));
     await writes.persisted();
     await settle();
 
@@ -136,48 +136,24 @@ describe('the write-behind', () => {
     writes.put(numbered(1, 2));
     await writes.persisted();
 
-    writes.remove(numbered(1), false);
+    writes.remove(numbered(1));
     await writes.persisted();
 
-    expect(recording.writes.map(idsOfWrite).at(-1)).toEqual({ put: [], remove: [['e1']] });
+    expect(recording.writes.map(idsOfWrite).at(-1)).toEqual({ put: [], remove: ['e1'] });
     expect(await recording.stored()).toEqual(['e2']);
   });
 
-  it('keeps a contiguous run of written events one run, which IndexedDB deletes as one key range', async () => {
-    const recording = recordingStore();
-    const { writes } = writeBehindOn(recording);
-    writes.put(numbered(1, 2, 3));
-    await writes.persisted();
-
-    writes.remove(numbered(1, 2, 3), true);
-    await writes.persisted();
-
-    expect(recording.writes.map(idsOfWrite).at(-1)).toEqual({ put: [], remove: [['e1', 'e2', 'e3']] });
-  });
-
-  it('deletes events one by one when they are not a run', async () => {
-    const recording = recordingStore();
-    const { writes } = writeBehindOn(recording);
-    writes.put(numbered(1, 2, 3));
-    await writes.persisted();
-
-    writes.remove(numbered(1, 3), false);
-    await writes.persisted();
-
-    expect(recording.writes.map(idsOfWrite).at(-1)).toEqual({ put: [], remove: [['e1'], ['e3']] });
-  });
-
-  it('breaks a run up when some of its events were never written: a range would span what the store does not hold', async () => {
+  it('deletes only the events it wrote: a removed event whose put was never written needs no delete', async () => {
     const recording = recordingStore();
     const { writes } = writeBehindOn(recording);
     writes.put(numbered(1, 2));
     await writes.persisted();
 
     writes.put(numbered(3));
-    writes.remove(numbered(1, 2, 3), true);
+    writes.remove(numbered(1, 2, 3));
     await writes.persisted();
 
-    expect(recording.writes.map(idsOfWrite).at(-1)).toEqual({ put: [], remove: [['e1'], ['e2']] });
+    expect(recording.writes.map(idsOfWrite).at(-1)).toEqual({ put: [], remove: ['e1', 'e2'] });
   });
 
   it('deletes an event removed while its put is being written', async () => {
@@ -188,13 +164,13 @@ describe('the write-behind', () => {
     writes.put(events);
     await settle();
 
-    writes.remove(events, false);
+    writes.remove(events);
     recording.release();
     await writes.persisted();
 
     expect(recording.writes.map(idsOfWrite)).toEqual([
       { put: ['e1'], remove: [] },
-      { put: [], remove: [['e1']] },
+      { put: [], remove: ['e1'] },
     ]);
     expect(await recording.stored()).toEqual([]);
   });
@@ -232,7 +208,7 @@ describe('the write-behind', () => {
     const { writes } = writeBehindOn(recordingStore());
 
     writes.put(numbered(1, 2));
-    writes.remove(numbered(1), false);
+    writes.remove(numbered(1));
 
     expect(idsOf(writes.unconfirmed())).toEqual(['e2']);
   });

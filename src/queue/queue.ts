@@ -8,8 +8,7 @@ import type { StoredEvent } from '../store/event-store';
 /** Where the queue's changes go: the write-behind to the store. */
 export interface QueueMirror {
   put(events: StoredEvent[]): void;
-  /** `run`: the events are every record between the first and the last, so one range delete removes them. */
-  remove(events: StoredEvent[], run: boolean): void;
+  remove(events: StoredEvent[]): void;
 }
 
 export interface Queue {
@@ -41,14 +40,8 @@ export function createQueue(maxQueueSize: number, mirror: QueueMirror): Queue {
 
   const overflow = () => {
     const dropped = waiting.splice(0, Math.max(0, waiting.length + inFlight.size - maxQueueSize));
-    if (dropped.length) mirror.remove(dropped, false);
+    if (dropped.length) mirror.remove(dropped);
     return dropped;
-  };
-  /** Whether no other event of the queue lies between the batch's first and last. */
-  const isRun = (batch: StoredEvent[]) => {
-    const [first, last] = [batch[0]!.seq, batch.at(-1)!.seq];
-    const between = (event: StoredEvent) => event.seq >= first && event.seq <= last;
-    return !waiting.some(between) && ![...inFlight].some(between);
   };
 
   return {
@@ -71,7 +64,7 @@ export function createQueue(maxQueueSize: number, mirror: QueueMirror): Queue {
     peek: (maxCount, maxBytes) => waiting.slice(0, fitting(waiting, maxCount, maxBytes)),
     settle(batch) {
       for (const event of batch) inFlight.delete(event);
-      if (batch.length) mirror.remove(batch, isRun(batch));
+      if (batch.length) mirror.remove(batch);
     },
     requeue(batch, attempted) {
       for (const event of batch) {
@@ -92,7 +85,7 @@ export function createQueue(maxQueueSize: number, mirror: QueueMirror): Queue {
     },
     clear() {
       const dropped = waiting.splice(0);
-      if (dropped.length) mirror.remove(dropped, false);
+      if (dropped.length) mirror.remove(dropped);
       return dropped;
     },
     keepOnly(kept) {

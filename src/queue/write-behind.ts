@@ -19,7 +19,7 @@ export interface WriteBehind extends QueueMirror {
  */
 export function createWriteBehind(store: EventStore, ready: () => Promise<unknown>, mayWrite: () => boolean, onError: (error: unknown) => void): WriteBehind {
   let puts = new Map<string, StoredEvent>();
-  let removes: StoredEvent[][] = [];
+  let removes: StoredEvent[] = [];
   let writing: Promise<void> | undefined;
   /** The puts of the write under way. */
   let inWrite = new Set<StoredEvent>();
@@ -37,7 +37,7 @@ export function createWriteBehind(store: EventStore, ready: () => Promise<unknow
       try {
         await store.write({ put, remove });
         for (const event of put) inStore.add(event.id);
-        for (const event of remove.flat()) inStore.delete(event.id);
+        for (const event of remove) inStore.delete(event.id);
       } catch (error) {
         onError(error);
       }
@@ -54,12 +54,12 @@ export function createWriteBehind(store: EventStore, ready: () => Promise<unknow
       for (const event of events) puts.set(event.id, event);
       schedule();
     },
-    remove(events, run) {
+    remove(events) {
       for (const event of events) puts.delete(event.id);
       // A put never written needs no delete; one under way does.
       const written = events.filter((event) => inStore.has(event.id) || inWrite.has(event));
       if (!written.length) return;
-      removes.push(...(run && written.length === events.length ? [written] : written.map((event) => [event])));
+      removes.push(...written);
       schedule();
     },
     async persisted() {

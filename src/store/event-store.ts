@@ -22,8 +22,7 @@ export interface StoredEvent {
 
 export interface StoreChanges {
   put: StoredEvent[];
-  /** Runs of events to delete; a run of several holds every record between its first and its last. */
-  remove: StoredEvent[][];
+  remove: StoredEvent[];
 }
 
 export interface LoadedEvents {
@@ -73,7 +72,7 @@ export const bySeq = (a: StoredEvent, b: StoredEvent) => a.seq - b.seq || (a.id 
 /** Applies a write to a map of the events by id. */
 export function applyChanges(events: Map<string, StoredEvent>, { put, remove }: StoreChanges): void {
   for (const event of put) events.set(event.id, event);
-  for (const event of remove.flat()) events.delete(event.id);
+  for (const event of remove) events.delete(event.id);
 }
 
 /** What a backend throws where the runtime has the storage but it refuses to work (blocked, private mode). */

@@ -94,7 +94,7 @@ export function createFileStore(path: string): EventStore {
     async write({ put, remove }) {
       // Serialized now: the queue goes on changing the events it passed (attempts) while this waits its turn.
       const putLines = put.map((event): [string, string] => [event.id, putLine(event)]);
-      return serialized(() => append(putLines, remove.flat().map((event) => event.id)));
+      return serialized(() => append(putLines, remove.map((event) => event.id)));
     },
   };
 }

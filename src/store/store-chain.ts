@@ -66,13 +66,13 @@ export function createStoreChain(candidates: Array<() => Backend>, queue: string
    * `failed` failed: moves down the chain and rewrites there every event held. The last store
    * has nowhere to go (a custom store is a chain of one): its failure is the caller's to report.
    */
-  const fallBack = async (failed: EventStore, cause: unknown, removed: StoredEvent[][] = []): Promise<void> => {
+  const fallBack = async (failed: EventStore, cause: unknown, removed: StoredEvent[] = []): Promise<void> => {
     if (active === candidates.length - 1) throw cause;
     while (failed === store) {
       const replacement = next(cause);
       if (!held.size) return;
       // Best effort: copies left behind would come back on the next load, long after their final answer.
-      const stale = [...held.values()].map((event) => [event]).concat(removed);
+      const stale = [...held.values(), ...removed];
       void timed(failed.kind, failed.write({ put: [], remove: stale })).catch(() => {});
       try {
         await timed(replacement.kind, replacement.write({ put: [...held.values()], remove: [] }));
@@ -145,7 +145,7 @@ export function createStoreChain(candidates: Array<() => Backend>, queue: string
       for (const backend of all()) {
         const target = backend.open(name);
         if (name === queue && target.kind === current().kind) continue;
-        await timed(backend.kind, target.write({ put: [], remove: [events] })).catch(() => {});
+        await timed(backend.kind, target.write({ put: [], remove: events })).catch(() => {});
       }
     },
     rescue(events) {
