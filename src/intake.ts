@@ -7,6 +7,7 @@ import type { Captured } from './capture/capture';
 import { createEnricher } from './capture/enrich';
 import type { HomingEvent } from './capture/event';
 import type { Environment } from './capture/environment';
+import type { Identity } from './capture/identity';
 import { MAX_EVENT_BYTES } from './capture/event';
 import { cryptoRandomBytes } from './capture/id';
 import { describeRepair, type Repair } from './capture/snapshot';
@@ -27,10 +28,14 @@ export interface IntakeOptions {
   queue: Queue;
   delivery: Pick<Delivery, 'schedule' | 'rearm'>;
   environment: () => Environment;
+  /** Who the user was at a given time. */
+  identity: (at: number) => Identity;
+  /** The user opted out: what they did is not even kept. */
+  optedOut: () => boolean;
   clock: Clock;
 }
 
-export function createIntake({ options, reporter, queue, delivery, environment, clock }: IntakeOptions) {
+export function createIntake({ options, reporter, queue, delivery, environment, identity, optedOut, clock }: IntakeOptions) {
   const plugins = options.beforeSend ? [...options.plugins, { name: 'beforeSend', enrich: options.beforeSend }] : options.plugins;
   const maxEventBytes = Math.min(MAX_EVENT_BYTES, options.maxBatchBytes - ENVELOPE_RESERVE_BYTES);
   let context: Environment | undefined;
@@ -52,12 +57,13 @@ export function createIntake({ options, reporter, queue, delivery, environment, 
   return {
     overflowed,
     take(burst: Captured[]) {
+      if (optedOut()) return;
       const ready: StoredEvent[] = [];
       const invalid: HomingEvent[] = [];
       const reasons: string[] = [];
       for (const captured of burst) {
         repairs = [];
-        const enriched = enrich(captured);
+        const enriched = enrich(captured, identity(captured.at));
         const described = describe(captured);
         if (repairs.length) {
           const [path, reason] = repairs[0]!;

@@ -5,7 +5,6 @@
  * - pagehide: the page is being unloaded or put in the back/forward cache; no answer will come.
  * - resume: visible again, or `pageshow` from the back/forward cache (`restored` says which).
  * - online: the network is back.
- * - storage: another document of the origin changed localStorage (never fires in the writer).
  * - beforeExit: Node's event loop is empty; the last chance to send.
  * No `unload`/`beforeunload` listeners: they keep pages out of the back/forward cache.
  * Where there is no such event (a worker has only `online`), that hook never fires.
@@ -15,13 +14,14 @@ export interface LifecycleHandlers {
   pagehide(): void;
   resume(restored: boolean): void;
   online(): void;
-  storage(event: StorageEvent): void;
   beforeExit(): void;
 }
 
 /** Every tracker's beforeExit, behind a single `process` listener: a server making a tracker per request must not pile them up. */
 const beforeExitHandlers = new Set<() => void>();
 const runBeforeExit = () => beforeExitHandlers.forEach((handler) => handler());
+
+const scopeOf = () => (typeof globalThis.addEventListener === 'function' ? (globalThis as unknown as EventTarget) : undefined);
 
 /** Subscribes the handlers; returns the function that unsubscribes them all. */
 export function onPageLifecycle(handlers: LifecycleHandlers): () => void {
@@ -32,14 +32,13 @@ export function onPageLifecycle(handlers: LifecycleHandlers): () => void {
     unsubscribes.push(() => target.removeEventListener(type, listener));
   };
   const document = globalThis.document;
-  const scope = typeof globalThis.addEventListener === 'function' ? (globalThis as unknown as EventTarget) : undefined;
+  const scope = scopeOf();
 
   listen(document, 'visibilitychange', () => (document.visibilityState === 'hidden' ? handlers.hidden() : handlers.resume(false)));
   listen(document, 'freeze', () => handlers.hidden());
   listen(scope, 'pagehide', () => handlers.pagehide());
   listen(scope, 'pageshow', (event) => (event as PageTransitionEvent).persisted && handlers.resume(true));
   listen(scope, 'online', () => handlers.online());
-  listen(scope, 'storage', (event) => handlers.storage(event as StorageEvent));
 
   const process = (globalThis as { process?: { on?: Function; off?: Function } }).process;
   if (!document && typeof process?.on === 'function') {
@@ -52,6 +51,16 @@ export function onPageLifecycle(handlers: LifecycleHandlers): () => void {
     });
   }
   return () => unsubscribes.forEach((unsubscribe) => unsubscribe());
+}
+
+/**
+ * Another document of the origin changed localStorage (never fires in the writer). Apart from
+ * the page's moments: Chromium makes a page's first `storage` listener cost milliseconds.
+ */
+export function onStorage(listener: (event: StorageEvent) => void): () => void {
+  const scope = scopeOf();
+  scope?.addEventListener('storage', listener as EventListener);
+  return () => scope?.removeEventListener('storage', listener as EventListener);
 }
 
 /** `navigator.onLine` is only trustworthy when false: then no request can succeed. */

@@ -25,7 +25,7 @@ function countingRandom() {
 function enricherWith(options: Partial<EnrichOptions> = {}) {
   const repairs: Array<[string, Repair, string?]> = [];
   const pluginErrors: Array<[string, unknown]> = [];
-  const enrich = createEnricher({
+  const enricher = createEnricher({
     environment: () => ENVIRONMENT,
     plugins: [],
     random: countingRandom(),
@@ -34,10 +34,12 @@ function enricherWith(options: Partial<EnrichOptions> = {}) {
     onPluginError: (plugin, error) => pluginErrors.push([plugin, error]),
     ...options,
   });
+  /** Captures carry no identity: the tracker gives each the user's identity at its time. */
+  const enrich = (captured: Captured, identity: Identity = IDENTITY) => enricher(captured, identity);
   return { enrich, repairs, pluginErrors };
 }
 
-const track = (name: unknown, properties?: unknown, identity = IDENTITY) => capture('track', name, properties, AT, PAGE, identity);
+const track = (name: unknown, properties?: unknown) => capture('track', name, properties, AT, PAGE);
 
 /** The event an enriched capture became, when it is ready to queue. */
 function readyEvent(enriched: ReturnType<ReturnType<typeof createEnricher>>): { event: HomingEvent; json: string; bytes: number } {
@@ -57,10 +59,11 @@ describe('capture', () => {
     expect(captured.bag).toEqual({ plan: 'pro', items: [{ sku: 'a' }] });
   });
 
-  it('records the time, the page and the identity it was given', () => {
+  it('records the time and the page it was given, and not who the user is: that is resolved with the burst, at that time', () => {
     const captured = track('Signed Up');
 
-    expect(captured).toMatchObject({ type: 'track', name: 'Signed Up', at: AT, page: PAGE, identity: IDENTITY });
+    expect(captured).toMatchObject({ type: 'track', name: 'Signed Up', at: AT, page: PAGE });
+    expect(captured).not.toHaveProperty('identity');
     expect(captured.invalid).toBeUndefined();
   });
 
@@ -78,12 +81,12 @@ describe('capture', () => {
   });
 
   it('lets page() go without a name, and marks a page name that is not a string invalid', () => {
-    expect(capture('page', undefined, {}, AT, PAGE, IDENTITY).invalid).toBeUndefined();
-    expect(capture('page', 7, {}, AT, PAGE, IDENTITY).invalid).toEqual(expect.stringMatching(/page name/));
+    expect(capture('page', undefined, {}, AT, PAGE).invalid).toBeUndefined();
+    expect(capture('page', 7, {}, AT, PAGE).invalid).toEqual(expect.stringMatching(/page name/));
   });
 
   it('keeps the traits of identify() as its bag, without a name', () => {
-    const captured = capture('identify', undefined, { email: 'ada@example.com' }, AT, undefined, IDENTITY);
+    const captured = capture('identify', undefined, { email: 'ada@example.com' }, AT, undefined);
 
     expect(captured).toMatchObject({ type: 'identify', bag: { email: 'ada@example.com' } });
     expect(captured.invalid).toBeUndefined();
@@ -147,7 +150,7 @@ describe('enrich', () => {
   it('adds the userId once identify() set one', () => {
     const { enrich } = enricherWith();
 
-    const { event } = readyEvent(enrich(track('Signed Up', {}, { ...IDENTITY, userId: 'user-7' })));
+    const { event } = readyEvent(enrich(track('Signed Up', {}), { ...IDENTITY, userId: 'user-7' }));
 
     expect(event.userId).toBe('user-7');
   });
@@ -155,7 +158,7 @@ describe('enrich', () => {
   it("gives page() the page's properties, under what the host page passed", () => {
     const { enrich } = enricherWith();
 
-    const { event } = readyEvent(enrich(capture('page', 'Pricing', { title: 'Custom title', variant: 'b' }, AT, PAGE, IDENTITY)));
+    const { event } = readyEvent(enrich(capture('page', 'Pricing', { title: 'Custom title', variant: 'b' }, AT, PAGE)));
 
     expect(event).toMatchObject({ type: 'page', name: 'Pricing' });
     expect(event.properties).toEqual({ path: '/pricing', url: PAGE.url, referrer: PAGE.referrer, title: 'Custom title', variant: 'b' });
@@ -164,7 +167,7 @@ describe('enrich', () => {
   it('sends identify() traits, not properties', () => {
     const { enrich } = enricherWith();
 
-    const { event } = readyEvent(enrich(capture('identify', undefined, { email: 'ada@example.com' }, AT, undefined, IDENTITY)));
+    const { event } = readyEvent(enrich(capture('identify', undefined, { email: 'ada@example.com' }, AT, undefined)));
 
     expect(event.traits).toEqual({ email: 'ada@example.com' });
     expect(event.properties).toBeUndefined();

@@ -1,12 +1,12 @@
 /**
  * The hot path: what track(), page() and identify() record when the host page calls them. Only
- * what must be read now is read (the time, the page, who the user is, a copy of the properties);
- * everything else waits for the burst to be enriched, in a task of its own.
+ * what must be read now is read (the time, the page, a copy of the properties); everything else
+ * waits for the burst to be enriched, in a task of its own. Who the user is waits too: it changes
+ * only through identify() and reset(), which run the burst first, and with the time captured here.
  */
 import { show } from '../errors';
 import type { EventType, PageContext } from './event';
 import { MAX_NAME_LENGTH } from './event';
-import type { Identity } from './identity';
 import { snapshot, type JsonObject, type Repair } from './snapshot';
 
 export interface Captured {
@@ -18,16 +18,15 @@ export interface Captured {
   /** When the host page called. */
   at: number;
   page?: PageContext;
-  identity: Identity;
   repairs?: Array<[path: string, reason: Repair, detail?: string]>;
   /** Why the event cannot be sent (a missing or bad name), in words in the debug build. */
   invalid?: string | true;
 }
 
-export function capture(type: EventType, name: unknown, bag: unknown, at: number, page: PageContext | undefined, identity: Identity): Captured {
+export function capture(type: EventType, name: unknown, bag: unknown, at: number, page: PageContext | undefined): Captured {
   const repairs: Captured['repairs'] = [];
   const bagName = type === 'identify' ? 'traits' : 'properties';
-  const captured: Captured = { type, bag: snapshot(bag, bagName, (...repair) => repairs.push(repair)), at, page, identity };
+  const captured: Captured = { type, bag: snapshot(bag, bagName, (...repair) => repairs.push(repair)), at, page };
   if (repairs.length) captured.repairs = repairs;
   if (type === 'identify') return captured;
   const invalid = checkName(name, type === 'track' ? 'event name' : 'page name', type === 'track');

@@ -7,6 +7,7 @@ import { utf8Length } from '../bytes';
 import type { Captured } from './capture';
 import type { Environment } from './environment';
 import type { HomingEvent } from './event';
+import type { Identity } from './identity';
 import { uuidV4, type RandomBytes } from './id';
 import { runPlugins, type Plugin } from './plugins';
 import { snapshot, type JsonObject, type JsonValue, type OnRepair } from './snapshot';
@@ -39,14 +40,14 @@ const TRUNCATION_MARGIN = 64;
 /** Multi-byte text may need a second cut; more rounds than this mean the event cannot fit. */
 const MAX_TRUNCATION_ROUNDS = 3;
 
-export function createEnricher(options: EnrichOptions): (captured: Captured) => Enriched {
+export function createEnricher(options: EnrichOptions): (captured: Captured, identity: Identity) => Enriched {
   let isoMs = NaN;
   let iso = '';
   /** A burst tracked in one millisecond shares one ISO string. */
   const timestamp = (ms: number) => (ms === isoMs ? iso : (iso = new Date((isoMs = ms)).toISOString()));
 
-  return (captured) => {
-    const built = build(captured, options.environment(), uuidV4(options.random), timestamp(captured.at));
+  return (captured, identity) => {
+    const built = build(captured, identity, options.environment(), uuidV4(options.random), timestamp(captured.at));
     if (captured.invalid) return { kind: 'invalid', event: built, reason: captured.invalid === true ? undefined : captured.invalid };
     for (const repair of captured.repairs ?? []) options.onRepair(...repair);
     const outcome = runPlugins(options.plugins, built, options.onPluginError);
@@ -59,8 +60,7 @@ export function createEnricher(options: EnrichOptions): (captured: Captured) => 
   };
 }
 
-function build(captured: Captured, environment: Environment, messageId: string, timestamp: string): HomingEvent {
-  const { type, name, bag, page, identity } = captured;
+function build({ type, name, bag, page }: Captured, identity: Identity, environment: Environment, messageId: string, timestamp: string): HomingEvent {
   const event: HomingEvent = {
     type,
     messageId,
