@@ -4,7 +4,7 @@
  * way (invalid, too large, overflow) is reported once for the burst, not once per event.
  */
 import type { Captured } from './capture/capture';
-import { createEnricher } from './capture/enrich';
+import { createEnricher, type Enriched } from './capture/enrich';
 import type { HomingEvent } from './capture/event';
 import type { Environment } from './capture/environment';
 import type { Identity } from './capture/identity';
@@ -50,8 +50,11 @@ export function createIntake({ options, reporter, queue, delivery, environment, 
     onPluginError: (plugin, cause) => reporter.error('plugin_error', { reason: plugin, cause }, __DEBUG__ && `plugin ${plugin} threw (${errorMessage(cause)}); skipped`),
   });
 
-  const overflowed = (dropped: StoredEvent[]) => {
-    if (dropped.length) reporter.dropped('overflow', eventsOf(dropped), { count: dropped.length }, __DEBUG__ && `${dropped.length} event(s) dropped: the queue holds at most ${options.maxQueueSize} events`);
+  /** `skipped`: events of the burst older than all it queued, never enriched: built only for a listener. */
+  const overflowed = (dropped: StoredEvent[], skipped: Array<() => HomingEvent> = []) => {
+    const count = dropped.length + skipped.length;
+    const events = () => [...eventsOf(dropped)(), ...skipped.map((event) => event())];
+    if (count) reporter.dropped('overflow', events, { count }, __DEBUG__ && `${count} event(s) dropped: the queue holds at most ${options.maxQueueSize} events`);
   };
 
   return {
@@ -61,9 +64,25 @@ export function createIntake({ options, reporter, queue, delivery, environment, 
       const ready: StoredEvent[] = [];
       const invalid: HomingEvent[] = [];
       const reasons: string[] = [];
+      const skipped: Array<() => HomingEvent> = [];
+      // Where no plugin can filter an event out, only the newest events the queue has room for can
+      // stay in it: the older ones would be dropped as overflow the moment they were enriched.
+      const room = options.maxQueueSize - (queue.size - queue.waiting.length);
+      let excess = plugins.length ? 0 : burst.filter((captured) => !captured.invalid).length - room;
       for (const captured of burst) {
+        const who = identity(captured.at);
+        if (excess > 0 && !captured.invalid) {
+          excess--;
+          // Queued and dropped at once, as it would have been: told as both, to whoever listens.
+          let event: HomingEvent | undefined;
+          const built = () => (event ??= eventOf(enrich(captured, who)));
+          reporter.emit('track', built);
+          reporter.emit('queued', built);
+          skipped.push(built);
+          continue;
+        }
         repairs = [];
-        const enriched = enrich(captured, identity(captured.at));
+        const enriched = enrich(captured, who);
         const described = describe(captured);
         if (repairs.length) {
           const [path, reason] = repairs[0]!;
@@ -85,12 +104,16 @@ export function createIntake({ options, reporter, queue, delivery, environment, 
         }
       }
       if (invalid.length) reporter.dropped('invalid', invalid, {}, __DEBUG__ && reasons.join('; '));
-      reporter.count('received', ready.length);
-      overflowed(queue.push(ready));
+      reporter.count('received', ready.length + skipped.length);
+      overflowed(queue.push(ready), skipped);
       delivery.schedule();
       delivery.rearm();
     },
   };
+}
+
+function eventOf(enriched: Enriched): HomingEvent {
+  return enriched.kind === 'ready' ? enriched.serialized.event : (enriched as { event: HomingEvent }).event;
 }
 
 function describe({ type, name, invalid }: Captured): string {

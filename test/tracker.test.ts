@@ -527,6 +527,43 @@ describe('page context in a burst', () => {
   });
 });
 
+describe('a burst larger than the queue', () => {
+  it('tells every event as queued, keeps the newest, and reports the older ones dropped as overflow, in order, with the same messageIds', async () => {
+    const { tracker, dropped } = createTestTracker({ maxQueueSize: 10 });
+    const queued: HomingEvent[] = [];
+    tracker.on('queued', (event) => queued.push(event));
+
+    trackNumbered(tracker, 1, 25);
+
+    expect(tracker.stats()).toMatchObject({ received: 25, queued: 10, droppedBy: { overflow: 15 } });
+    expect(queued.map((event) => event.event)).toEqual(numbered(1, 25));
+    const overflowed = dropped.flatMap(({ events }) => events);
+    expect(overflowed.map((event) => event.event)).toEqual(numbered(1, 15));
+    expect(overflowed.map((event) => event.messageId)).toEqual(queued.slice(0, 15).map((event) => event.messageId));
+  });
+
+  it('serializes only the events the queue has room for when no plugin could filter one out and nobody listens', async () => {
+    const tracker = createTracker({ endpoint: '/collect', store: 'memory', transport: createRecordingTransport().transport, maxQueueSize: 10 });
+    const stringify = vi.spyOn(JSON, 'stringify');
+
+    trackNumbered(tracker, 1, 1_000);
+    tracker.stats();
+
+    expect(stringify.mock.calls.filter(([value]) => (value as HomingEvent | undefined)?.type === 'track')).toHaveLength(10);
+    await tracker.shutdown();
+  });
+
+  it('gives every event to the plugins, in order, since they may filter some out', () => {
+    const seen: string[] = [];
+    const { tracker } = createTestTracker({ maxQueueSize: 10, plugins: [{ name: 'watch', enrich: (event) => (seen.push(event.event!), event) }] });
+
+    trackNumbered(tracker, 1, 25);
+
+    expect(tracker.stats()).toMatchObject({ queued: 10, droppedBy: { overflow: 15 } });
+    expect(seen).toEqual(numbered(1, 25));
+  });
+});
+
 describe('debug logging (the debug build)', () => {
   it('logs each event it tells, with debug: true, and nothing without', async () => {
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
