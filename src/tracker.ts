@@ -92,7 +92,8 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
   nextTask(() => page.closed || built());
 
   return {
-    track: (event, ...[properties]) => record('track', event, properties),
+    // Not `(event, ...[properties])`: a rest parameter makes an array on every call.
+    track: ((event: string, properties?: object) => record('track', event, properties)) as Tracker<Events>['track'],
     page: (name, properties) => record('page', name, properties),
     identify(userId, traits) {
       if ((typeof userId !== 'string' || !userId) && typeof userId !== 'number') return reporter.dropped('invalid', [], { count: 1 }, __DEBUG__ && `identify() ignored: userId must be a non-empty string, got ${typeof userId}`);

@@ -7,7 +7,7 @@
 import { show } from '../errors';
 import type { EventType, PageContext } from './event';
 import { MAX_NAME_LENGTH } from './event';
-import { snapshot, type JsonObject, type Repair } from './snapshot';
+import { snapshot, type JsonObject, type OnRepair, type Repair } from './snapshot';
 
 export interface Captured {
   type: EventType;
@@ -23,11 +23,17 @@ export interface Captured {
   invalid?: string | true;
 }
 
+/** The repairs of the capture under way; most captures have none, and then no list is made. */
+let repairs: Captured['repairs'];
+const collectRepair: OnRepair = (...repair) => (repairs ??= []).push(repair);
+
 export function capture(type: EventType, name: unknown, bag: unknown, at: number, page: PageContext | undefined): Captured {
-  const repairs: Captured['repairs'] = [];
-  const bagName = type === 'identify' ? 'traits' : 'properties';
-  const captured: Captured = { type, bag: snapshot(bag, bagName, (...repair) => repairs.push(repair)), at, page };
-  if (repairs.length) captured.repairs = repairs;
+  // Saved and restored: a toJSON in the properties may itself call track().
+  const outer = repairs;
+  repairs = undefined;
+  const captured: Captured = { type, bag: snapshot(bag, type === 'identify' ? 'traits' : 'properties', collectRepair), at, page };
+  if (repairs) captured.repairs = repairs;
+  repairs = outer;
   if (type === 'identify') return captured;
   const invalid = checkName(name, type === 'track' ? 'event name' : 'page name', type === 'track');
   if (invalid) captured.invalid = invalid;

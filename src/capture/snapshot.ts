@@ -16,85 +16,107 @@ export type OnRepair = (path: string, reason: Repair, detail?: string) => void;
 /** Nesting deeper than this is cut: no real property bag needs it and deep recursion can overflow. */
 export const MAX_DEPTH = 32;
 
+/** One copy under way: where it is, and who hears of repairs. Paths are spelled out only for a repair. */
+interface Walk {
+  repair: OnRepair;
+  root: string;
+  /** The keys from the root to the value being visited. */
+  keys: Array<string | number>;
+  /** The objects from the root to the value being visited: one met again is a cycle. */
+  ancestors: object[];
+}
+
 /** Copies a properties/traits argument; anything that is not an object becomes `{}`. */
 export function snapshot(input: unknown, path: string, repair: OnRepair): JsonObject {
   if (input == null) return {};
-  const ancestors = new Set<object>();
-
-  const visit = (value: unknown, at: string, depth: number): JsonValue | undefined => {
-    switch (typeof value) {
-      case 'string':
-      case 'boolean':
-        return value;
-      case 'number':
-        if (Number.isFinite(value)) return value === 0 ? 0 : value; // -0 becomes 0
-        repair(at, 'notFinite', String(value));
-        return null;
-      case 'bigint':
-        repair(at, 'bigint');
-        return value.toString();
-      case 'undefined':
-        return undefined;
-      case 'function':
-      case 'symbol':
-        repair(at, 'dropped', typeof value);
-        return undefined;
-    }
-    if (value === null) return null;
-    const object = value as object;
-    if (ancestors.has(object)) {
-      repair(at, 'circular');
-      return '[Circular]';
-    }
-    if (depth >= MAX_DEPTH) {
-      repair(at, 'tooDeep');
-      return '[Too deep]';
-    }
-    ancestors.add(object);
-    try {
-      return visitObject(object, at, depth);
-    } catch (error) {
-      repair(at, 'unreadable', errorMessage(error));
-      return undefined;
-    } finally {
-      ancestors.delete(object);
-    }
-  };
-
-  const visitObject = (object: object, at: string, depth: number): JsonValue | undefined => {
-    if (object instanceof Date) return Number.isNaN(object.getTime()) ? null : object.toISOString();
-    if (Array.isArray(object)) return object.map((item, i) => visit(item, `${at}[${i}]`, depth + 1) ?? null);
-    // Sets and typed arrays go as arrays, Maps as objects.
-    if (object instanceof Set || (ArrayBuffer.isView(object) && !(object instanceof DataView))) {
-      return visit(Array.from(object as Iterable<unknown>), at, depth);
-    }
-    if (object instanceof Map) return visit(Object.fromEntries(Array.from(object, ([key, item]) => [String(key), item])), at, depth);
-    const toJSON = (object as { toJSON?: unknown }).toJSON;
-    // One level deeper: a toJSON returning a fresh object with a toJSON would otherwise never hit MAX_DEPTH.
-    if (typeof toJSON === 'function') return visit(toJSON.call(object), at, depth + 1);
-    const copy: JsonObject = {};
-    for (const key of Object.keys(object)) {
-      let item: unknown;
-      try {
-        item = (object as Record<string, unknown>)[key];
-      } catch (error) {
-        repair(`${at}.${key}`, 'unreadable', errorMessage(error));
-        continue;
-      }
-      const json = visit(item, `${at}.${key}`, depth + 1);
-      // Assigning `__proto__` would change the prototype instead of adding a key.
-      if (json !== undefined) Object.defineProperty(copy, key, { value: json, enumerable: true, writable: true, configurable: true });
-    }
-    for (const symbol of Object.getOwnPropertySymbols(object)) {
-      if (Object.prototype.propertyIsEnumerable.call(object, symbol)) repair(`${at}[${String(symbol)}]`, 'symbolKey');
-    }
-    return copy;
-  };
-
-  const value = visit(input, path, 0);
+  const value = visit({ repair, root: path, keys: [], ancestors: [] }, input, 0);
   if (value && typeof value === 'object' && !Array.isArray(value)) return value;
   if (value !== undefined) repair(path, 'notObject', typeof input);
   return {};
+}
+
+/** `properties.items[2].sku` */
+const pathOf = ({ root, keys }: Walk) => root + keys.map((key) => (typeof key === 'number' ? `[${key}]` : `.${key}`)).join('');
+
+function visit(walk: Walk, value: unknown, depth: number): JsonValue | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (Number.isFinite(value)) return value === 0 ? 0 : value; // -0 becomes 0
+      walk.repair(pathOf(walk), 'notFinite', String(value));
+      return null;
+    case 'bigint':
+      walk.repair(pathOf(walk), 'bigint');
+      return value.toString();
+    case 'undefined':
+      return undefined;
+    case 'function':
+    case 'symbol':
+      walk.repair(pathOf(walk), 'dropped', typeof value);
+      return undefined;
+  }
+  if (value === null) return null;
+  const object = value as object;
+  if (walk.ancestors.includes(object)) {
+    walk.repair(pathOf(walk), 'circular');
+    return '[Circular]';
+  }
+  if (depth >= MAX_DEPTH) {
+    walk.repair(pathOf(walk), 'tooDeep');
+    return '[Too deep]';
+  }
+  const depthOfKeys = walk.keys.length;
+  walk.ancestors.push(object);
+  try {
+    return visitObject(walk, object, depth);
+  } catch (error) {
+    walk.keys.length = depthOfKeys;
+    walk.repair(pathOf(walk), 'unreadable', errorMessage(error));
+    return undefined;
+  } finally {
+    walk.ancestors.pop();
+  }
+}
+
+function visitChild(walk: Walk, key: string | number, value: unknown, depth: number): JsonValue | undefined {
+  walk.keys.push(key);
+  const json = visit(walk, value, depth);
+  walk.keys.pop();
+  return json;
+}
+
+function visitObject(walk: Walk, object: object, depth: number): JsonValue | undefined {
+  if (object instanceof Date) return Number.isNaN(object.getTime()) ? null : object.toISOString();
+  if (Array.isArray(object)) return object.map((item, i) => visitChild(walk, i, item, depth + 1) ?? null);
+  // Sets and typed arrays go as arrays, Maps as objects.
+  if (object instanceof Set || (ArrayBuffer.isView(object) && !(object instanceof DataView))) {
+    return visit(walk, Array.from(object as Iterable<unknown>), depth);
+  }
+  if (object instanceof Map) return visit(walk, Object.fromEntries(Array.from(object, ([key, item]) => [String(key), item])), depth);
+  const toJSON = (object as { toJSON?: unknown }).toJSON;
+  // One level deeper: a toJSON returning a fresh object with a toJSON would otherwise never hit MAX_DEPTH.
+  if (typeof toJSON === 'function') return visit(walk, toJSON.call(object), depth + 1);
+  const copy: JsonObject = {};
+  for (const key of Object.keys(object)) {
+    let item: unknown;
+    try {
+      item = (object as Record<string, unknown>)[key];
+    } catch (error) {
+      walk.repair(`${pathOf(walk)}.${key}`, 'unreadable', errorMessage(error));
+      continue;
+    }
+    const json = visitChild(walk, key, item, depth + 1);
+    if (json === undefined) continue;
+    // Assigning `__proto__` would change the prototype instead of adding a key.
+    if (key === '__proto__') Object.defineProperty(copy, key, { value: json, enumerable: true, writable: true, configurable: true });
+    else copy[key] = json;
+  }
+  for (const symbol of Object.getOwnPropertySymbols(object)) {
+    if (Object.prototype.propertyIsEnumerable.call(object, symbol)) walk.repair(`${pathOf(walk)}[${String(symbol)}]`, 'symbolKey');
+  }
+  return copy;
 }
 
 /** Debug build only: a repair in words, as the old messages had it. */

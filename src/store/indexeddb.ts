@@ -102,7 +102,7 @@ export function createIndexedDbBackend(name: string): Backend {
             const chunk = chunkOf.get(event.id);
             if (!chunk?.live.delete(event.id)) continue;
             chunkOf.delete(event.id);
-            leaving.set(chunk, [...(leaving.get(chunk) ?? []), event]);
+            leaving.get(chunk)?.push(event) ?? leaving.set(chunk, [event]);
           }
           for (const [chunk, events] of leaving) {
             if (chunk.live.size) store.put(events.map((event) => event.id), [...chunk.key, events[0]!.seq, events[0]!.id]);
