@@ -89,7 +89,12 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
     beforeExit: () => pipeline?.queue.waiting.length && !pipeline.delivery.circuit.failures && void flush(),
   });
   // Built in a task of its own: the host page's call returns before storage, locks or this code's compilation.
-  nextTask(() => page.closed || built());
+  nextTask(() => {
+    if (page.closed) return;
+    built();
+    // The engine compiles a function on its first call: one capture here, thrown away, spares the page's first track() that.
+    capture('track', 'compile', { compile: [true] }, 0, readPage());
+  });
 
   return {
     // Not `(event, ...[properties])`: a rest parameter makes an array on every call.
