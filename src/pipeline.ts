@@ -92,13 +92,29 @@ export function createPipeline(options: ResolvedOptions, clock: Clock, reporter:
   if (consent.granted) start();
 
   return {
-    consent,
     identity,
     tab,
     queue,
     delivery,
     intake,
-    start,
+    identify(userId: string) {
+      if (!consent.optedOut) identity.setUserId(userId);
+    },
+    /** Nothing is kept from now on, and what was queued is deleted. */
+    optOut() {
+      consent.optOut();
+      queue.clear();
+      delivery.rearm();
+    },
+    /** What waited in memory for consent is stored (and sent) from now on. */
+    optIn() {
+      const waited = !consent.granted;
+      consent.optIn();
+      start();
+      if (!waited) return;
+      identity.persist();
+      tab.writes.put([...queue.waiting]);
+    },
     health(): Health {
       const failures = delivery.circuit.failures;
       if (disabled || failures >= FAILING_AFTER || (fellBack && tab.chain.kind === 'memory')) return 'failing';

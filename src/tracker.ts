@@ -40,8 +40,11 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
   let pipeline: Pipeline | undefined;
   const built = () => (pipeline ??= createPipeline(options, clock, reporter, page));
   const burst = createBurst<Captured>((captured) => built().intake.take(captured));
-  /** Who the user is changes only after what was tracked before is enriched with who they were. */
-  const user = () => {
+  /**
+   * The pipeline, once every call captured so far went in: stats count them, and who the user
+   * is or their consent changes only after the earlier calls were enriched with the old one.
+   */
+  const settled = () => {
     burst.settle();
     return built();
   };
@@ -58,18 +61,18 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
   };
 
   const stats = (): TrackerStats => {
-    const { queue, delivery, tab, health } = user();
+    const { queue, delivery, tab, health } = settled();
     return reporter.stats({ queued: queue.size, inFlight: delivery.sender.inFlight, store: tab.chain.kind, health: health() });
   };
   const flush = async () => {
     try {
-      await user().delivery.flush();
+      await settled().delivery.flush();
     } catch (error) {
       reporter.error('internal', { cause: error }, __DEBUG__ && `flush() failed: ${errorMessage(error)}`);
     }
     return stats();
   };
-  const leave = () => user().leave();
+  const leave = () => settled().leave();
 
   const unsubscribe = onPageLifecycle({
     hidden() {
@@ -102,26 +105,13 @@ export function createTracker<Events extends { [Name in keyof Events]: object } 
     page: (name, properties) => record('page', name, properties),
     identify(userId, traits) {
       if ((typeof userId !== 'string' || !userId) && typeof userId !== 'number') return reporter.dropped('invalid', [], { count: 1 }, __DEBUG__ && `identify() ignored: userId must be a non-empty string, got ${typeof userId}`);
-      const { consent, identity } = user();
-      if (!disabled && !consent.optedOut) identity.setUserId(String(userId));
+      if (!disabled) settled().identify(String(userId));
       record('identify', undefined, traits);
     },
-    reset: () => disabled || user().identity.reset(),
-    optOut() {
-      const { consent, queue, delivery } = user();
-      consent.optOut();
-      queue.clear();
-      delivery.rearm();
-    },
+    reset: () => disabled || settled().identity.reset(),
+    optOut: () => settled().optOut(),
     optIn() {
-      const { consent, identity, start, tab, queue } = user();
-      const waited = !consent.granted;
-      consent.optIn();
-      start();
-      if (waited) {
-        identity.persist();
-        tab.writes.put([...queue.waiting]);
-      }
+      settled().optIn();
       void flush();
     },
     flush,

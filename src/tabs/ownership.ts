@@ -89,3 +89,13 @@ export function createOwnership(locks: Locks | undefined, prefix: string, queue:
     },
   };
 }
+
+/** Web Locks where the runtime has them and lets this document use them. */
+export function usableLocks(): Locks | undefined {
+  try {
+    const locks = globalThis.navigator?.locks;
+    return typeof locks?.request === 'function' ? locks : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -8,14 +8,12 @@ import { systemClock } from '../clock';
 import type { ResolvedOptions } from '../options';
 import { createQueue, type Queue } from '../queue/queue';
 import { createWriteBehind, type WriteBehind } from '../queue/write-behind';
-import type { Backend, EventStore, StoredEvent, StoreKind } from '../store/event-store';
-import { createIndexedDbBackend } from '../store/indexeddb';
-import { createLocalStorageBackend } from '../store/local-storage';
-import { createMemoryBackend } from '../store/memory';
+import { backendsFor } from '../store/backends';
+import type { StoredEvent } from '../store/event-store';
 import { createStoreChain, type OnFallback, type StoreChain } from '../store/store-chain';
 import { createAdoption } from './adoption';
 import { createCarriedNotes } from './carried';
-import { createOwnership, type Ownership } from './ownership';
+import { createOwnership, usableLocks, type Ownership } from './ownership';
 import { writeNote } from '../store/notes';
 
 /** Besides the `storage` event and start, orphans are looked for this often. */
@@ -146,33 +144,6 @@ export function createTabQueue(options: ResolvedOptions, mayWrite: () => boolean
       return started as Promise<void>;
     },
   };
-}
-
-function backendsFor({ store, storageKey }: ResolvedOptions): Array<() => Backend> {
-  const indexedDb = () => createIndexedDbBackend(storageKey);
-  const localStorage = () => createLocalStorageBackend(storageKey);
-  const memory = createMemoryBackend;
-  // A custom store is a chain of one: its failures are reported, never fallen back from.
-  if (typeof store === 'object') return [() => single(store)];
-  return { auto: [indexedDb, localStorage, memory], indexeddb: [indexedDb, memory], localstorage: [localStorage, memory], memory: [memory] }[store];
-}
-
-/** A custom store is one queue: nothing to discover in it. */
-const single = (store: EventStore): Backend => ({
-  get kind(): StoreKind {
-    return store.kind ?? 'custom';
-  },
-  open: () => store,
-  queues: async () => [],
-});
-
-function usableLocks(): Pick<LockManager, 'request' | 'query'> | undefined {
-  try {
-    const locks = globalThis.navigator?.locks;
-    return typeof locks?.request === 'function' ? locks : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A write other tabs of the site see as a `storage` event; without storage they find this tab when they look now and then. */
