@@ -17,6 +17,11 @@ const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-
 /** The first calls of a burst, timed as one run, as in the fresh-page bench. */
 const FIRST_CALLS = 100;
 
+/** A burst not in IndexedDB by then never will be: the bench fails rather than waits for good. */
+const PERSIST_TIMEOUT_MS = 10_000;
+/** Nor is an end-to-end run that has not delivered everything by then. */
+const DELIVER_TIMEOUT_MS = 120_000;
+
 export async function launchChromium() {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 }
@@ -138,7 +143,7 @@ export async function measureIndexedDbBurst(page, { runs, burst }) {
   const perRun = await repeat(runs, async (run) => {
     await page.context().setOffline(true);
     try {
-      return await page.evaluate(indexedDbBurstInPage, { burst, storageKey: `bench-idb-burst${run}` });
+      return await page.evaluate(indexedDbBurstInPage, { burst, storageKey: `bench-idb-burst${run}`, persistTimeoutMs: PERSIST_TIMEOUT_MS });
     } finally {
       await page.context().setOffline(false);
     }
@@ -153,7 +158,7 @@ export async function measureIndexedDbBurst(page, { runs, burst }) {
 }
 
 /** Runs in the page: counts the records with a connection of its own, back to back, until the burst is there. */
-async function indexedDbBurstInPage({ burst, storageKey }) {
+async function indexedDbBurstInPage({ burst, storageKey, persistTimeoutMs }) {
   const request = (req) => new Promise((resolve, reject) => ((req.onsuccess = () => resolve(req.result)), (req.onerror = () => reject(req.error))));
   const tracker = homing.createTracker({ endpoint: '/v1/batch', store: 'indexeddb', storageKey, flushInterval: 60_000, batchSize: 1000, maxQueueSize: 5000 });
   await tracker.flush();
@@ -162,13 +167,21 @@ async function indexedDbBurstInPage({ burst, storageKey }) {
   opening.onupgradeneeded = () => opening.result.createObjectStore('queue');
   const db = await request(opening);
   db.onversionchange = () => db.close();
-  const countEvents = () => request(db.transaction('queue', 'readonly').objectStore('queue').count());
+  // A chunk, keyed [queue, seq, id, write], holds the events of one write; longer keys note removals.
+  const countEvents = async () => {
+    const store = db.transaction('queue', 'readonly').objectStore('queue');
+    const [keys, values] = await Promise.all([request(store.getAllKeys()), request(store.getAll())]);
+    return keys.reduce((count, key, i) => count + (key.length === 4 ? values[i].length : 0), 0);
+  };
   const writesBefore = window.benchIndexedDbWrites;
 
   const started = performance.now();
   for (let i = 0; i < burst; i++) tracker.track('Bench', { i, plan: 'pro' });
   const loopMs = performance.now() - started;
-  while ((await countEvents()) < burst);
+  const deadline = started + persistTimeoutMs;
+  while ((await countEvents()) < burst) {
+    if (performance.now() > deadline) throw new Error(`bench: the burst was not in IndexedDB within ${persistTimeoutMs} ms`);
+  }
   const persistedMs = performance.now() - started;
   const writesUntilPersisted = window.benchIndexedDbWrites - writesBefore;
 
@@ -195,7 +208,7 @@ export async function measureEndToEnd(page, collector, { runs, events, store, ba
     const { startedAt } = await page.evaluate(startEndToEndInPage, { events, store, batchSize, compress, storageKey });
     await waitFor(() => collector.state.unique >= events, { everyMs: 1, what: `${events} events at the collector` });
     const collectedAt = Date.now();
-    const stats = await page.evaluate(finishEndToEndInPage, events);
+    const stats = await page.evaluate(finishEndToEndInPage, { events, deliverTimeoutMs: DELIVER_TIMEOUT_MS });
     page.off('request', countBody);
     const { unique, duplicates, requests } = collector.state;
     const seconds = (collectedAt - startedAt) / 1000;
@@ -229,9 +242,13 @@ async function startEndToEndInPage({ events, store, batchSize, compress, storage
   return { startedAt };
 }
 
-async function finishEndToEndInPage(events) {
+async function finishEndToEndInPage({ events, deliverTimeoutMs }) {
   const tracker = window.benchTracker;
-  while (tracker.stats().delivered < events) await new Promise((resolve) => setTimeout(resolve, 5));
+  const deadline = Date.now() + deliverTimeoutMs;
+  while (tracker.stats().delivered < events) {
+    if (Date.now() > deadline) throw new Error(`bench: ${events} events not delivered within ${deliverTimeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   const stats = tracker.stats();
   await tracker.shutdown();
   return stats;
