@@ -256,10 +256,10 @@ describe('the IndexedDB store', () => {
     await store.write(put(storedEventNumbered(1), storedEventNumbered(2), storedEventNumbered(3)));
 
     await store.write(remove(1, 2));
-    const [[chunk]] = (await rawRecords()).entries as Array<[IDBValidKey[]]>;
+    const chunk = (await rawRecords()).entries[0]![0] as IDBValidKey[];
     expect((await rawRecords()).entries).toEqual([
       [chunk, [storedEventNumbered(1), storedEventNumbered(2), storedEventNumbered(3)]],
-      [[...chunk!, 1, 'e1'], ['e1', 'e2']],
+      [[...chunk, 1, 'e1'], ['e1', 'e2']],
     ]);
     await store.write(remove(3));
 
@@ -304,7 +304,7 @@ describe('the IndexedDB store', () => {
 
   it('deletes notes of removed ids whose record is gone, without counting them as invalid', async () => {
     await createIndexedDbStore(NAME).write(put(storedEventNumbered(1)));
-    const [[chunk]] = (await rawRecords()).entries;
+    const chunk = (await rawRecords()).entries[0]![0];
     await rawPut([[[QUEUE, 5, 'e5', 1, 5, 'e5'], ['e5']]]);
 
     expect(await createIndexedDbStore(NAME).load()).toEqual({ events: [storedEventNumbered(1)], invalid: 0 });
