@@ -1,15 +1,12 @@
 import { promisifyRequest } from 'idb-keyval';
+import { connect } from './indexeddb-connection';
 import type { Backend, EventStore, StoredEvent } from './event-store';
 import { bySeq, failingStore, isStoredEvent, unusable } from './event-store';
 
-/** The object store of every queue's records, keyed `[queue, ...]` so that a queue is one key range. */
-const STORE_NAME = 'queue';
 /** Key lengths: a chunk, `[queue, seq, id, write]`; ids removed from it, `[...chunk, seq, id]`; version 2's first layout, one event, `[queue, seq, id]`. */
 const CHUNK = 4;
 const REMOVED = 6;
 const SINGLE = 3;
-/** Version 2: version 1 held one shared queue in an `events` store. */
-const DB_VERSION = 2;
 
 /** The events one write put, and those of them not removed since. */
 interface Chunk {
@@ -134,36 +131,4 @@ export function createIndexedDbStore(name = 'homing', queue = 'default'): EventS
   } catch (error) {
     return failingStore('indexeddb', error);
   }
-}
-
-type Transact = <T>(mode: IDBTransactionMode, run: (store: IDBObjectStore) => Promise<T>) => Promise<T>;
-
-/**
- * Opens the database on first use. When another page deletes or upgrades it, this connection
- * closes instead of blocking that page for as long as the tab lives; the next call reopens it.
- */
-function connect(factory: IDBFactory, name: string): Transact {
-  let opening: Promise<IDBDatabase> | undefined;
-  const open = () => {
-    const request = factory.open(name, DB_VERSION);
-    request.onupgradeneeded = () => {
-      const db = request.result;
-      if (db.objectStoreNames.contains('events')) db.deleteObjectStore('events');
-      if (!db.objectStoreNames.contains(STORE_NAME)) db.createObjectStore(STORE_NAME);
-    };
-    const opened = promisifyRequest(request);
-    opened.then(
-      (db) => {
-        // Closed by the browser (site data cleared): the next transaction opens it again.
-        db.onclose = () => (opening = undefined);
-        db.onversionchange = () => {
-          db.close();
-          opening = undefined;
-        };
-      },
-      () => (opening = undefined),
-    );
-    return opened;
-  };
-  return (mode, run) => (opening ||= open()).then((db) => run(db.transaction(STORE_NAME, mode).objectStore(STORE_NAME)));
 }
