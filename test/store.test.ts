@@ -278,6 +278,19 @@ describe('the IndexedDB store', () => {
     expect((await rawRecords()).entries).toEqual([]);
   });
 
+  it('writes all of a write or none of it, and after one that failed still knows which stored events are left', async () => {
+    const store = createIndexedDbStore(NAME);
+    await store.write(put(storedEventNumbered(1), storedEventNumbered(2)));
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementationOnce(() => {
+      throw quotaExceeded();
+    });
+
+    await expect(store.write({ put: [storedEventNumbered(3)], remove: [storedEventNumbered(1)] })).rejects.toThrow(/quota/);
+    await store.write(remove(2));
+
+    expect(await createIndexedDbStore(NAME).load()).toEqual({ events: [storedEventNumbered(1)], invalid: 0 });
+  });
+
   it('moves an event written again (its attempts counted) into the new record, so a later page loads it once, as last written', async () => {
     const store = createIndexedDbStore(NAME);
     await store.write(put(storedEventNumbered(1), storedEventNumbered(2)));

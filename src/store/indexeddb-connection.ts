@@ -37,5 +37,17 @@ export function connect(factory: IDBFactory, name: string): Transact {
     );
     return opened;
   };
-  return (mode, run) => (opening ||= open()).then((db) => run(db.transaction(STORE_NAME, mode).objectStore(STORE_NAME)));
+  return (mode, run) =>
+    (opening ||= open()).then((db) => {
+      const store = db.transaction(STORE_NAME, mode).objectStore(STORE_NAME);
+      return run(store).catch((error: unknown) => {
+        // A request that threw must not leave the ones before it to commit: a write is all or nothing.
+        try {
+          store.transaction.abort();
+        } catch {
+          // Over already.
+        }
+        throw error;
+      });
+    });
 }

@@ -43,12 +43,9 @@ export function createIndexedDbBackend(name: string): Backend {
     /** The chunk holding each event this page loaded or wrote. */
     const chunkOf = new Map<string, Chunk>();
     const textOf = (...parts: unknown[]) => JSON.stringify(parts);
-    /** Adds the events as one new chunk. */
-    const putChunk = (store: IDBObjectStore, events: StoredEvent[]) => {
-      const chunk = { key: [queue, events[0]!.seq, events[0]!.id, writes++], live: new Set(events.map((event) => event.id)) };
-      for (const event of events) chunkOf.set(event.id, chunk);
-      store.put(events, chunk.key);
-    };
+    /** A chunk of the events, not known to this page until it is written. */
+    const chunkFor = (events: StoredEvent[]): Chunk => ({ key: [queue, events[0]!.seq, events[0]!.id, writes++], live: new Set(events.map((event) => event.id)) });
+    const learn = (chunk: Chunk) => chunk.live.forEach((id) => chunkOf.set(id, chunk));
 
     return {
       kind: 'indexeddb',
@@ -69,13 +66,12 @@ export function createIndexedDbBackend(name: string): Backend {
             continue;
           }
           const held: unknown[] = key.length === CHUNK || key.length === SINGLE ? [value].flat() : [value];
-          const valid = held.filter(isStoredEvent).filter((event) => !removed.has(textOf(key, event.id)));
-          const bad = held.filter((record) => !isStoredEvent(record)).length;
+          const ours = held.filter(isStoredEvent);
+          const valid = ours.filter((event) => !removed.has(textOf(key, event.id)));
+          const bad = held.length - ours.length;
           invalid += bad;
-          if (key.length === CHUNK && !bad) {
-            const chunk = { key, live: new Set(valid.map((event) => event.id)) };
-            for (const event of valid) chunkOf.set(event.id, chunk);
-          } else {
+          if (key.length === CHUNK && !bad) learn({ key, live: new Set(valid.map((event) => event.id)) });
+          else {
             // A chunk with bad records, or the first layout: rewritten as a chunk of what is valid, so each bad record is counted once.
             stale.push(key.length === CHUNK ? under(key) : key);
             rewritten.push(...valid);
@@ -83,32 +79,36 @@ export function createIndexedDbBackend(name: string): Backend {
           events.push(...valid);
         }
         if (stale.length) {
+          const chunk = rewritten.length ? chunkFor(rewritten) : undefined;
           await transact('readwrite', (store) => {
             for (const key of stale) store.delete(key);
-            if (rewritten.length) putChunk(store, rewritten);
+            if (chunk) store.put(rewritten, chunk.key);
             return promisifyRequest(store.transaction);
           });
+          if (chunk) learn(chunk);
         }
         return { events: events.sort(bySeq), invalid };
       },
       write({ put, remove }) {
-        return transact('readwrite', (store) => {
-          const leaving = new Map<Chunk, StoredEvent[]>();
-          // A put of an event already stored (its attempts counted) moves it to the new chunk.
-          for (const event of [...remove, ...put]) {
-            const chunk = chunkOf.get(event.id);
-            if (!chunk?.live.delete(event.id)) continue;
-            chunkOf.delete(event.id);
-            leaving.get(chunk)?.push(event) ?? leaving.set(chunk, [event]);
-          }
+        // A put of an event already stored (its attempts counted) moves it to the new chunk.
+        const leaving = new Map<Chunk, StoredEvent[]>();
+        for (const event of [...remove, ...put]) {
+          const chunk = chunkOf.get(event.id);
+          if (chunk) leaving.get(chunk)?.push(event) ?? leaving.set(chunk, [event]);
+        }
+        const added = put.length ? chunkFor(put) : undefined;
+        return transact('readwrite', async (store) => {
           for (const [chunk, events] of leaving) {
-            if (chunk.live.size) store.put(events.map((event) => event.id), [...chunk.key, events[0]!.seq, events[0]!.id]);
+            if (chunk.live.size > events.length) store.put(events.map((event) => event.id), [...chunk.key, events[0]!.seq, events[0]!.id]);
             else store.delete(under(chunk.key));
           }
-          if (put.length) putChunk(store, put);
+          if (added) store.put(put, added.key);
           // Commit now rather than when the task ends: a page unloading meanwhile may drop it.
           store.transaction.commit?.();
-          return promisifyRequest(store.transaction);
+          await promisifyRequest(store.transaction);
+          // Learnt only once written: after a failed write, what this page knows is still what is stored.
+          for (const [chunk, events] of leaving) events.forEach((event) => chunk.live.delete(event.id) && chunkOf.delete(event.id));
+          if (added) learn(added);
         });
       },
     };
