@@ -37,6 +37,8 @@ export function snapshot(input: unknown, path: string, repair: OnRepair): JsonOb
 
 /** `properties.items[2].sku` */
 const pathOf = ({ root, keys }: Walk) => root + keys.map((key) => (typeof key === 'number' ? `[${key}]` : `.${key}`)).join('');
+/** Reports a repair of the value being visited. */
+const repairHere = (walk: Walk, reason: Repair, ...detail: [detail?: string]) => walk.repair(pathOf(walk), reason, ...detail);
 
 function visit(walk: Walk, value: unknown, depth: number): JsonValue | undefined {
   switch (typeof value) {
@@ -45,26 +47,26 @@ function visit(walk: Walk, value: unknown, depth: number): JsonValue | undefined
       return value;
     case 'number':
       if (Number.isFinite(value)) return value === 0 ? 0 : value; // -0 becomes 0
-      walk.repair(pathOf(walk), 'notFinite', String(value));
+      repairHere(walk, 'notFinite', String(value));
       return null;
     case 'bigint':
-      walk.repair(pathOf(walk), 'bigint');
+      repairHere(walk, 'bigint');
       return value.toString();
     case 'undefined':
       return undefined;
     case 'function':
     case 'symbol':
-      walk.repair(pathOf(walk), 'dropped', typeof value);
+      repairHere(walk, 'dropped', typeof value);
       return undefined;
   }
   if (value === null) return null;
   const object = value as object;
   if (walk.ancestors.includes(object)) {
-    walk.repair(pathOf(walk), 'circular');
+    repairHere(walk, 'circular');
     return '[Circular]';
   }
   if (depth >= MAX_DEPTH) {
-    walk.repair(pathOf(walk), 'tooDeep');
+    repairHere(walk, 'tooDeep');
     return '[Too deep]';
   }
   const depthOfKeys = walk.keys.length;
@@ -73,7 +75,7 @@ function visit(walk: Walk, value: unknown, depth: number): JsonValue | undefined
     return visitObject(walk, object, depth);
   } catch (error) {
     walk.keys.length = depthOfKeys;
-    walk.repair(pathOf(walk), 'unreadable', errorMessage(error));
+    repairHere(walk, 'unreadable', errorMessage(error));
     return undefined;
   } finally {
     walk.ancestors.pop();
