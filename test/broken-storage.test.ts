@@ -10,12 +10,11 @@ import type { HomingError } from '../src/errors';
 import type { EventStore, StoredEvent } from '../src/store/event-store';
 import { STORE_TIMEOUT_MS } from '../src/store/store-chain';
 import type { SendResult } from '../src/transport/transport';
-import type { Tracker } from '../src/tracker';
 import { eventOf, storedEventNumbered } from './support/events';
 import { createLocalStorageStub } from './support/local-storage-stub';
-import { answersInTurn, type Answer } from './support/recording-transport';
-import { elapse, settle, useFakeTime } from './support/time';
-import { numbered, shutDownTestTrackers, startTestTracker, trackNumbered, type HarnessOptions } from './support/tracker-harness';
+import type { Answer } from './support/recording-transport';
+import { elapse, useFakeTime } from './support/time';
+import { deliverAll, numbered, shutDownTestTrackers, startTestTracker, trackNumbered, trackOneByOne, type HarnessOptions } from './support/tracker-harness';
 
 const DATABASE = 'homing';
 /** Where a tracker without Web Locks (Node) keeps its one queue. */
@@ -52,36 +51,6 @@ function codeCounts(errors: HomingError[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const { code } of errors) counts[code] = (counts[code] ?? 0) + 1;
   return counts;
-}
-
-/**
- * Lets storage finish what it started. fake-indexeddb works in real macrotasks, which fake time
- * does not run: without this, advancing fake time would time out an IndexedDB that is merely busy.
- */
-async function idle() {
-  for (let turn = 0; turn < 30; turn++) await settle();
-}
-
-/** Tracks `e<from>`..`e<to>`, each in its own task, so each is its own store write. */
-async function trackOneByOne(tracker: Tracker, from: number, to: number) {
-  for (let n = from; n <= to; n++) {
-    tracker.track(`e${n}`);
-    await idle();
-  }
-}
-
-/**
- * Flushes, and lets time pass from one timer to the next, storage idle in between, until the queue
- * is empty (or a generous limit).
- */
-async function deliverAll(tracker: Tracker) {
-  await idle();
-  for (let step = 0; step < 400 && tracker.stats().queued > 0; step++) {
-    await tracker.flush();
-    await idle();
-    await vi.advanceTimersToNextTimerAsync();
-    await idle();
-  }
 }
 
 /** Names of the events the collector answered 2xx, in order (the recording transport answers as told). */

@@ -12,8 +12,8 @@ import { batchSchema } from '../src/schema';
 import { stubDocument, stubWindowEvents } from './support/browser-stubs';
 import { createLocalStorageStub } from './support/local-storage-stub';
 import { createRecordingTransport, DELIVERED, nameOf } from './support/recording-transport';
-import { settle, useFakeTime } from './support/time';
-import { createTestTracker, numbered, shutDownTestTrackers, startTestTracker, trackNumbered, type HarnessOptions } from './support/tracker-harness';
+import { idle, settle, useFakeTime } from './support/time';
+import { createTestTracker, deliverAll, numbered, shutDownTestTrackers, startTestTracker, trackNumbered, trackOneByOne, type HarnessOptions } from './support/tracker-harness';
 
 /** How long a store may take before the tracker treats it as broken (README: 3 s). */
 const STORE_TIMEOUT_MS = 3_000;
@@ -38,37 +38,6 @@ afterEach(async () => {
   vi.restoreAllMocks();
   vi.unstubAllGlobals();
 });
-
-/**
- * Lets storage finish what it started. fake-indexeddb works in real macrotasks, which fake time
- * does not run: without this, advancing fake time would time out an IndexedDB that is merely busy.
- */
-async function idle(): Promise<void> {
-  for (let turn = 0; turn < 30; turn++) await settle();
-}
-
-/** Tracks `e<from>`..`e<to>`, each in its own task, so each is its own store write. */
-async function trackOneByOne(tracker: Tracker, from: number, to: number): Promise<void> {
-  for (let n = from; n <= to; n++) {
-    tracker.track(`e${n}`);
-    await idle();
-  }
-}
-
-/**
- * Asks for a flush (without waiting on it: a wedged tracker must fail the test, not hang it) and
- * lets time pass from one timer to the next, storage idle in between, until the queue is empty
- * or a generous limit.
- */
-async function deliverAll(tracker: Tracker): Promise<void> {
-  await idle();
-  for (let step = 0; step < 400 && tracker.stats().queued > 0; step++) {
-    void tracker.flush();
-    await idle();
-    await vi.advanceTimersToNextTimerAsync();
-    await idle();
-  }
-}
 
 /** Lets `ms` of fake time pass in steps of 100 ms, storage idle in between. */
 async function passTime(ms: number): Promise<void> {

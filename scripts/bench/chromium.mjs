@@ -168,10 +168,14 @@ async function indexedDbBurstInPage({ burst, storageKey, persistTimeoutMs }) {
   const db = await request(opening);
   db.onversionchange = () => db.close();
   // A chunk, keyed [queue, seq, id, write], holds the events of one write; longer keys note removals.
+  // Keys are polled; the events are read only once a chunk is there.
+  const chunkKeys = async () => (await request(db.transaction('queue', 'readonly').objectStore('queue').getAllKeys())).filter((key) => key.length === 4);
   const countEvents = async () => {
+    const keys = await chunkKeys();
+    if (!keys.length) return 0;
     const store = db.transaction('queue', 'readonly').objectStore('queue');
-    const [keys, values] = await Promise.all([request(store.getAllKeys()), request(store.getAll())]);
-    return keys.reduce((count, key, i) => count + (key.length === 4 ? values[i].length : 0), 0);
+    const chunks = await Promise.all(keys.map((key) => request(store.get(key))));
+    return chunks.reduce((count, chunk) => count + chunk.length, 0);
   };
   const writesBefore = window.benchIndexedDbWrites;
 

@@ -42,7 +42,7 @@ export function createIndexedDbBackend(name: string): Backend {
   const open = (queue: string): EventStore => {
     /** The chunk holding each event this page loaded or wrote. */
     const chunkOf = new Map<string, Chunk>();
-    const textOf = (...parts: unknown[]) => JSON.stringify(parts);
+    const textOf = (key: IDBValidKey[]) => JSON.stringify(key.slice(0, CHUNK));
     /** A chunk of the events, not known to this page until it is written. */
     const chunkFor = (events: StoredEvent[]): Chunk => ({ key: [queue, events[0]!.seq, events[0]!.id, writes++], live: new Set(events.map((event) => event.id)) });
     const learn = (chunk: Chunk) => chunk.live.forEach((id) => chunkOf.set(id, chunk));
@@ -53,7 +53,14 @@ export function createIndexedDbBackend(name: string): Backend {
         const [keys, values] = await transact('readonly', (store) => Promise.all([promisifyRequest(store.getAllKeys(under([queue]))), promisifyRequest(store.getAll(under([queue])))]));
         const records = keys.map((key, i) => ({ key: key as IDBValidKey[], value: values[i] }));
         const chunks = new Set(records.filter(({ key }) => key.length === CHUNK).map(({ key }) => textOf(key)));
-        const removed = new Set(records.filter(({ key }) => key.length === REMOVED).flatMap(({ key, value }) => [value].flat().map((id) => textOf(key.slice(0, CHUNK), id))));
+        /** The ids removed from each chunk, by the chunk's key as text. */
+        const removed = new Map<string, Set<unknown>>();
+        for (const { key, value } of records) {
+          if (key.length !== REMOVED) continue;
+          const chunk = textOf(key);
+          const ids = removed.get(chunk) ?? removed.set(chunk, new Set()).get(chunk)!;
+          [value].flat().forEach((id) => ids.add(id));
+        }
         chunkOf.clear();
         const events: StoredEvent[] = [];
         let invalid = 0;
@@ -62,12 +69,13 @@ export function createIndexedDbBackend(name: string): Backend {
         const rewritten: StoredEvent[] = [];
         for (const { key, value } of records) {
           if (key.length === REMOVED) {
-            if (!chunks.has(textOf(key.slice(0, CHUNK)))) stale.push(key);
+            if (!chunks.has(textOf(key))) stale.push(key);
             continue;
           }
           const held: unknown[] = key.length === CHUNK || key.length === SINGLE ? [value].flat() : [value];
           const ours = held.filter(isStoredEvent);
-          const valid = ours.filter((event) => !removed.has(textOf(key, event.id)));
+          const gone = removed.get(textOf(key));
+          const valid = ours.filter((event) => !gone?.has(event.id));
           const bad = held.length - ours.length;
           invalid += bad;
           if (key.length === CHUNK && !bad) learn({ key, live: new Set(valid.map((event) => event.id)) });

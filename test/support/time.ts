@@ -11,6 +11,14 @@ export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * Lets storage finish what it started. fake-indexeddb works in real macrotasks, which fake time
+ * does not run: without this, advancing fake time would time out an IndexedDB that is merely busy.
+ */
+export async function idle(): Promise<void> {
+  for (let turn = 0; turn < 30; turn++) await settle();
+}
+
 /** Moves fake time forward by `ms`, running the timers due and whatever they set off. */
 export async function elapse(ms: number): Promise<void> {
   await vi.advanceTimersByTimeAsync(ms);

@@ -2,7 +2,8 @@ import type { HomingError } from '../../src/errors';
 import type { TrackerOptions } from '../../src/options';
 import { createTracker, type Tracker, type TrackerEvents } from '../../src/tracker';
 import { createRecordingTransport, type Answer } from './recording-transport';
-import { settle } from './time';
+import { vi } from 'vitest';
+import { idle, settle } from './time';
 
 const running = new Set<Tracker>();
 
@@ -46,4 +47,27 @@ export async function shutDownTestTrackers(): Promise<void> {
   const trackers = [...running];
   running.clear();
   await Promise.all(trackers.map((tracker) => tracker.shutdown()));
+}
+
+/** Tracks `e<from>`..`e<to>`, each in its own task, so each is its own store write. */
+export async function trackOneByOne(tracker: Tracker, from: number, to: number): Promise<void> {
+  for (let n = from; n <= to; n++) {
+    tracker.track(`e${n}`);
+    await idle();
+  }
+}
+
+/**
+ * Asks for a flush (without waiting on it: a wedged tracker must fail the test, not hang it) and
+ * lets fake time pass from one timer to the next, storage idle in between, until the queue is
+ * empty or a generous limit.
+ */
+export async function deliverAll(tracker: Tracker): Promise<void> {
+  await idle();
+  for (let step = 0; step < 400 && tracker.stats().queued > 0; step++) {
+    void tracker.flush();
+    await idle();
+    await vi.advanceTimersToNextTimerAsync();
+    await idle();
+  }
 }
